@@ -1,0 +1,51 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck unit pg-test migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: install, migrate the SQLite database, seed the demo on first start, serve on http://$(HOST):$(PORT)
+run: $(VENV)/.installed
+	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum migrate
+	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum seed-demo --if-empty
+	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum serve --host $(HOST) --port $(PORT)
+
+## test: lint, type-check, then the whole suite on SQLite and (where installed) PostgreSQL
+test: lint typecheck unit pg-test
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest --db=sqlite
+
+pg-test: $(VENV)/.installed-dev
+	$(BIN)/pytest --db=postgresql
+
+migrate: $(VENV)/.installed
+	$(BIN)/normsforum migrate
+
+seed: $(VENV)/.installed
+	$(BIN)/normsforum seed-demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

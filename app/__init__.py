@@ -1,0 +1,1 @@
+"""Norms Forum: fan communities deliberate and publish their content norms."""

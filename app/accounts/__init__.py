@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, browser sessions and personal access tokens."""

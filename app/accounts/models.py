@@ -1,0 +1,77 @@
+"""Tables of the accounts domain."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, created_at, intpk, timestamp
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    # Stored lower-case: one spelling per name, so "Miku" and "miku" can never be two people.
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[created_at]
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class UserSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[timestamp]
+    expires_at: Mapped[timestamp]
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class TokenScope(enum.StrEnum):
+    read = "read"
+    write = "write"
+
+
+class AccessToken(Base):
+    """A personal access token for scripts and tools (`Authorization: Bearer ...`)."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[TokenScope] = mapped_column(
+        Enum(
+            TokenScope, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        )
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, shown in the list so people can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

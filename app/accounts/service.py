@@ -1,0 +1,315 @@
+"""Accounts: registration, sign-in, browser sessions, password changes and access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app import ratelimit
+from app.accounts import passwords
+from app.accounts.models import AccessToken, TokenScope, User, UserSession
+from app.config import Settings
+from app.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+TOKEN_PREFIX = "nf_"  # noqa: S105 - a marker that helps secret scanners, not a secret
+
+GENERIC_LOGIN_ERROR = "That username or email and password do not match an account."
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def get_user(db: Session, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == normalize_username(username)))
+    if user is None:
+        raise NotFound(f"There is no user called {username!r}.")
+    return user
+
+
+def _validate_profile(username: str, display_name: str, email: str) -> tuple[dict[str, str], str]:
+    problems: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        problems["username"] = (
+            "Use 3 to 32 characters: lower-case letters, digits, '-' and '_', "
+            "starting with a letter or digit."
+        )
+    if not display_name.strip():
+        problems["display_name"] = "Enter the name others will see."
+    elif len(display_name.strip()) > 64:
+        problems["display_name"] = "Use at most 64 characters."
+    normalized_email = email.strip()
+    try:
+        normalized_email = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        problems["email"] = str(exc)
+    return problems, normalized_email.lower()
+
+
+def register(
+    db: Session,
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    client_ip: str,
+    now: datetime,
+    settings: Settings,
+) -> User:
+    """Create an account after the rate limit and every field rule allow it."""
+    window = timedelta(minutes=settings.registration_window_minutes)
+    ratelimit.check(
+        db,
+        bucket="register-ip",
+        key=client_ip,
+        limit=settings.registrations_per_ip,
+        window=window,
+        now=now,
+        what="new accounts from your network",
+    )
+    username = normalize_username(username)
+    problems, email = _validate_profile(username, display_name, email)
+    problem = passwords.password_problem(password, username=username, email=email)
+    if problem:
+        problems["password"] = problem
+    if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
+        problems["username"] = "That username is taken."
+    if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
+        problems["email"] = "An account with this email address exists already."
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        email=email,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=now,
+    )
+    db.add(user)
+    ratelimit.hit(db, bucket="register-ip", key=client_ip, now=now)
+    db.flush()
+    return user
+
+
+def create_user(
+    db: Session,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    is_admin: bool = False,
+    now: datetime,
+) -> User:
+    """Create an account from the command line or the demo seed (no rate limit)."""
+    username = normalize_username(username)
+    display_name = display_name or username
+    problems, email = _validate_profile(username, display_name, email)
+    problem = passwords.password_problem(password, username=username, email=email)
+    if problem:
+        problems["password"] = problem
+    if problems:
+        raise ValidationFailed("Invalid user.", fields=problems)
+    if db.scalar(select(User.id).where((User.username == username) | (User.email == email))):
+        raise Conflict("A user with this username or email exists already.")
+    user = User(
+        username=username,
+        display_name=display_name,
+        email=email,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=now,
+        is_admin=is_admin,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(
+    db: Session, *, login: str, password: str, client_ip: str, now: datetime, settings: Settings
+) -> User:
+    """Check a username or email and password; failures are counted per IP and per account."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    account_key = login.strip().lower()
+    ratelimit.check(
+        db,
+        bucket="login-ip",
+        key=client_ip,
+        limit=settings.login_attempts_per_ip,
+        window=window,
+        now=now,
+        what="sign-in attempts from your network",
+    )
+    ratelimit.check(
+        db,
+        bucket="login-account",
+        key=account_key,
+        limit=settings.login_failures_per_account,
+        window=window,
+        now=now,
+        what="failed sign-in attempts for this account",
+    )
+    column = User.email if "@" in account_key else User.username
+    user = db.scalar(select(User).where(column == account_key))
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        ratelimit.hit(db, bucket="login-ip", key=client_ip, now=now)
+        ratelimit.hit(db, bucket="login-account", key=account_key, now=now)
+        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    ratelimit.clear(db, bucket="login-account", key=account_key)
+    return user
+
+
+def start_session(
+    db: Session, *, user: User, now: datetime, settings: Settings, user_agent: str = ""
+) -> str:
+    """Open a browser session and return its token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    db.add(
+        UserSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            user_agent=user_agent[:255],
+        )
+    )
+    db.flush()
+    return token
+
+
+def session_user(db: Session, *, token: str, now: datetime, settings: Settings) -> User | None:
+    """The user of a live session, or None; expired sessions are deleted on sight."""
+    row = db.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    if row is None:
+        return None
+    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now >= row.expires_at or now >= idle_limit:
+        db.delete(row)
+        db.flush()
+        return None
+    if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return row.user
+
+
+def end_session(db: Session, *, token: str) -> None:
+    db.execute(delete(UserSession).where(UserSession.token_hash == _digest(token)))
+
+
+def end_all_sessions(db: Session, *, user: User) -> None:
+    db.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def change_password(
+    db: Session, *, actor: User, current_password: str, new_password: str, now: datetime
+) -> None:
+    """Replace the password and end every session of the account, this one included."""
+    problems: dict[str, str] = {}
+    if not passwords.verify_password(actor.password_hash, current_password):
+        problems["current_password"] = "This is not your current password."  # noqa: S105
+    problem = passwords.password_problem(new_password, username=actor.username, email=actor.email)
+    if problem:
+        problems["new_password"] = problem
+    elif new_password == current_password:
+        problems["new_password"] = "Choose a password different from the current one."  # noqa: S105
+    if problems:
+        raise ValidationFailed("Your password was not changed.", fields=problems)
+    actor.password_hash = passwords.hash_password(new_password)
+    actor.password_changed_at = now
+    end_all_sessions(db, user=actor)
+    db.flush()
+
+
+def update_profile(db: Session, *, actor: User, display_name: str) -> User:
+    display_name = display_name.strip()
+    if not display_name:
+        raise ValidationFailed(
+            "Please correct the marked fields.", fields={"display_name": "Enter a name."}
+        )
+    if len(display_name) > 64:
+        raise ValidationFailed(
+            "Please correct the marked fields.",
+            fields={"display_name": "Use at most 64 characters."},
+        )
+    actor.display_name = display_name
+    db.flush()
+    return actor
+
+
+def list_tokens(db: Session, *, actor: User) -> list[AccessToken]:
+    return list(
+        db.scalars(
+            select(AccessToken)
+            .where(AccessToken.user_id == actor.id)
+            .order_by(AccessToken.revoked_at.is_not(None), AccessToken.created_at.desc())
+        )
+    )
+
+
+def create_token(
+    db: Session, *, actor: User, name: str, scope: str, now: datetime
+) -> tuple[AccessToken, str]:
+    """Create a personal access token; the plain token is returned once and never stored."""
+    name = name.strip()
+    problems: dict[str, str] = {}
+    if not name:
+        problems["name"] = "Give the token a name, e.g. the tool that will use it."
+    elif len(name) > 64:
+        problems["name"] = "Use at most 64 characters."
+    elif db.scalar(
+        select(AccessToken.id).where(AccessToken.user_id == actor.id, AccessToken.name == name)
+    ):
+        problems["name"] = "You have a token with this name already."
+    if scope not in TokenScope.__members__:
+        problems["scope"] = "Choose read or write."
+    if problems:
+        raise ValidationFailed("The token was not created.", fields=problems)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        user_id=actor.id,
+        name=name,
+        scope=TokenScope(scope),
+        token_hash=_digest(plain),
+        prefix=plain[:10],
+        created_at=now,
+    )
+    db.add(token)
+    db.flush()
+    return token, plain
+
+
+def revoke_token(db: Session, *, actor: User, token_id: int, now: datetime) -> AccessToken:
+    token = db.get(AccessToken, token_id)
+    # Someone else's token looks exactly like a missing one.
+    if token is None or token.user_id != actor.id:
+        raise NotFound("There is no such token.")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        db.flush()
+    return token
+
+
+def token_user(db: Session, *, token: str, now: datetime) -> AccessToken | None:
+    """The live access token for a Bearer value, or None."""
+    row = db.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= SESSION_TOUCH_INTERVAL:
+        row.last_used_at = now
+    return row

@@ -1,0 +1,139 @@
+"""The `normsforum` command: serve, migrate, seed the demo, and manage users and tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy.orm import Session
+
+from app.config import ConfigError, Settings
+from app.db import create_db_engine, utcnow
+from app.errors import DomainError
+
+
+def _session(settings: Settings) -> Session:
+    return Session(bind=create_db_engine(settings.database_url), expire_on_commit=False)
+
+
+@click.group()
+def main() -> None:
+    """Norms Forum: community norms, deliberated in the open."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy).")
+def serve(host: str, port: int, workers: int, proxy: bool) -> None:
+    """Serve the site with uvicorn."""
+    import uvicorn
+
+    settings = Settings()
+    try:
+        settings.check_for_serving()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Norms Forum on {settings.base_url} (listening on {host}:{port})")
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=proxy,
+        forwarded_allow_ips="*" if proxy else None,
+        log_level="info",
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app import migrate as migrations
+
+    settings = Settings()
+    migrations.upgrade(settings.database_url)
+    click.echo("Database is up to date.")
+
+
+@main.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+def seed_demo(if_empty: bool) -> None:
+    """Create the demo communities and a demo user of every role."""
+    from app import demo
+
+    settings = Settings()
+    with _session(settings) as db:
+        if if_empty and demo.has_users(db):
+            return
+        try:
+            logins = demo.seed(db, now=utcnow())
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        db.commit()
+    click.echo("Seeded the demo community. Sign in at /login with any of these (shown once):")
+    for username, password, role in logins:
+        click.echo(f"  {username:<14} {password:<22} {role}")
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default=None)
+@click.option("--admin", is_flag=True, help="Make the user a site administrator.")
+def create_user(
+    username: str, email: str, password: str, display_name: str | None, admin: bool
+) -> None:
+    """Create an account (optionally a site administrator)."""
+    from app.accounts import service as accounts_service
+
+    settings = Settings()
+    with _session(settings) as db:
+        try:
+            user = accounts_service.create_user(
+                db,
+                username=username,
+                email=email,
+                password=password,
+                display_name=display_name,
+                is_admin=admin,
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+            raise click.ClickException(f"{exc.message} {details}".strip()) from None
+        db.commit()
+        click.echo(f"Created {'admin ' if admin else ''}user {user.username}.")
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+@click.option("--name", default=None, help="A name to tell tokens apart (default: cli-<time>).")
+def create_token(username: str, scope: str, name: str | None) -> None:
+    """Create a personal access token and print it (it is shown only this once)."""
+    from app.accounts import service as accounts_service
+
+    settings = Settings()
+    now = utcnow()
+    with _session(settings) as db:
+        try:
+            user = accounts_service.get_user(db, username)
+            _, plain = accounts_service.create_token(
+                db,
+                actor=user,
+                name=name or f"cli-{now:%Y%m%d-%H%M%S}",
+                scope=scope,
+                now=now,
+            )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        db.commit()
+    click.echo(plain)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

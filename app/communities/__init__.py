@@ -1,0 +1,1 @@
+"""Communities: their members, roles and the record of every role change."""

@@ -1,0 +1,84 @@
+"""Tables of the communities domain."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.db import Base, created_at, intpk
+
+
+class Role(enum.StrEnum):
+    fan = "fan"
+    creator = "creator"
+    rights_holder = "rights_holder"
+    moderator = "moderator"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.fan: "Fan",
+    Role.creator: "Creator",
+    Role.rights_holder: "Rights holder",
+    Role.moderator: "Moderator",
+}
+
+
+def role_column(*, nullable: bool = False) -> Mapped[Role]:
+    return mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        nullable=nullable,
+    )
+
+
+class Community(Base):
+    __tablename__ = "communities"
+
+    id: Mapped[intpk]
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[created_at]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    # The unique pair also serves every lookup by community.
+    __table_args__ = (UniqueConstraint("community_id", "user_id"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = role_column()
+    joined_at: Mapped[created_at]
+
+    user: Mapped[User] = relationship(lazy="joined")
+    community: Mapped[Community] = relationship(lazy="joined")
+
+
+class RoleChange(Base):
+    """Append-only record of joins, leaves and role changes: who, when, why."""
+
+    __tablename__ = "role_changes"
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # None as the old role is a join; None as the new role is a leave.
+    old_role: Mapped[Role | None] = role_column(nullable=True)
+    new_role: Mapped[Role | None] = role_column(nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[created_at]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    changed_by: Mapped[User | None] = relationship(foreign_keys=[changed_by_id], lazy="joined")

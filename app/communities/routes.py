@@ -1,0 +1,197 @@
+"""HTML pages of communities: the home list, a community's page, membership and roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from app.accounts.models import User
+from app.communities import permissions, service
+from app.communities.models import Community, Role
+from app.db import utcnow
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.responses import see_other
+from app.web.templating import is_htmx, render
+
+router = APIRouter(tags=["communities"])
+
+FormStr = Annotated[str, Form()]
+
+
+@router.get("/", name="home")
+def home(request: Request, db: SessionDep, user: OptionalUser) -> Response:
+    summaries = service.list_communities(db)
+    mine = {m.community_id: m for m in service.memberships_of_user(db, user)} if user else {}
+    return render(request, "communities/home.html", {"summaries": summaries, "mine": mine})
+
+
+@router.get("/communities/new", name="new_community")
+def new_community_form(request: Request, user: CurrentUser) -> Response:
+    permissions.ensure_can_create_community(user)
+    return render(request, "communities/new.html", {"values": {}, "errors": {}})
+
+
+@router.post("/communities/new")
+def create_community(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    name: FormStr = "",
+    slug: FormStr = "",
+    description: FormStr = "",
+) -> Response:
+    values = {"name": name, "slug": slug, "description": description}
+    try:
+        community = service.create_community(
+            db, actor=user, name=name, slug=slug, description=description, now=utcnow()
+        )
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "communities/new.html",
+            {"values": values, "errors": exc.fields, "message": exc.message},
+            status_code=422,
+        )
+    return see_other(
+        request, f"/c/{community.slug}", message=f"{community.name} is open. You moderate it."
+    )
+
+
+def _community_context(
+    db: SessionDep, community: Community, user: User | None
+) -> dict[str, object]:
+    membership = service.membership_of(db, community, user)
+    return {
+        "community": community,
+        "membership": membership,
+        "can_moderate": permissions.is_moderator(user, membership),
+        "members": service.members_by_role(db, community),
+        "roles": list(Role),
+    }
+
+
+@router.get("/c/{slug}", name="community")
+def community_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
+    community = service.get_community(db, slug)
+    return render(
+        request,
+        "communities/community.html",
+        _community_context(db, community, user),
+        block="membership",
+    )
+
+
+def _membership_changed(
+    request: Request, db: SessionDep, community: Community, user: User, message: str
+) -> Response:
+    if is_htmx(request):
+        context = _community_context(db, community, user)
+        return render(request, "communities/community.html",
+                      {**context, "notice": message}, block="membership")  # fmt: skip
+    return see_other(request, f"/c/{community.slug}", message=message)
+
+
+@router.post("/c/{slug}/join", name="join_community")
+def join(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    community = service.get_community(db, slug)
+    try:
+        service.join(db, actor=user, community=community, now=utcnow())
+    except Conflict as exc:
+        return see_other(request, f"/c/{slug}", message=exc.message, level="info")
+    return _membership_changed(
+        request, db, community, user, f"You joined {community.name} as a fan."
+    )
+
+
+@router.post("/c/{slug}/leave", name="leave_community")
+def leave(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    community = service.get_community(db, slug)
+    try:
+        service.leave(db, actor=user, community=community, now=utcnow())
+    except Conflict as exc:
+        return see_other(request, f"/c/{slug}", message=exc.message, level="error")
+    return _membership_changed(request, db, community, user, f"You left {community.name}.")
+
+
+@router.get("/c/{slug}/members", name="community_members")
+def members_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
+    community = service.get_community(db, slug)
+    context = _community_context(db, community, user)
+    return render(
+        request,
+        "communities/members.html",
+        {**context, "changes": service.role_changes(db, community), "errors": {}, "values": {}},
+    )
+
+
+@router.post("/c/{slug}/members/{username}/role", name="change_role")
+def change_role(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    username: str,
+    role: FormStr = "",
+    reason: FormStr = "",
+) -> Response:
+    community = service.get_community(db, slug)
+    try:
+        membership = service.change_role(
+            db, actor=user, community=community, username=username, role=role, reason=reason,
+            now=utcnow(),
+        )  # fmt: skip
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        context = _community_context(db, community, user)
+        return render(
+            request,
+            "communities/members.html",
+            {
+                **context,
+                "changes": service.role_changes(db, community),
+                "errors": {username: exc.fields or {"role": exc.message}},
+                "values": {username: {"role": role, "reason": reason}},
+                "message": exc.message,
+            },
+            status_code=exc.status,
+        )
+    return see_other(
+        request,
+        f"/c/{slug}/members",
+        message=f"{membership.user.display_name} is now a {membership.role.label.lower()}.",
+    )
+
+
+@router.get("/c/{slug}/edit", name="edit_community")
+def edit_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    community = service.get_community(db, slug)
+    permissions.ensure_can_moderate(user, service.membership_of(db, community, user))
+    values = {"name": community.name, "description": community.description}
+    return render(request, "communities/edit.html",
+                  {"community": community, "values": values, "errors": {}})  # fmt: skip
+
+
+@router.post("/c/{slug}/edit")
+def edit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    name: FormStr = "",
+    description: FormStr = "",
+) -> Response:
+    community = service.get_community(db, slug)
+    try:
+        service.update_community(db, actor=user, community=community, name=name,
+                                 description=description)  # fmt: skip
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "communities/edit.html",
+            {"community": community, "values": {"name": name, "description": description},
+             "errors": exc.fields, "message": exc.message},
+            status_code=422,
+        )  # fmt: skip
+    return see_other(request, f"/c/{slug}", message="The community page was updated.")

@@ -1,0 +1,67 @@
+"""JSON shapes of the communities API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.communities.models import Role
+
+
+class CommunityOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    description: str
+    created_at: datetime
+    member_count: int
+    url: str
+
+
+class CommunityList(BaseModel):
+    items: list[CommunityOut]
+    next_cursor: str | None
+
+
+class CommunityCreate(BaseModel):
+    name: str = Field(max_length=200, examples=["Hatsune Miku Fans"])
+    slug: str = Field(max_length=100, examples=["miku"])
+    description: str = Field(default="", max_length=20000)
+
+
+class CommunityUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=20000)
+
+
+class MemberOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    joined_at: datetime
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+class RoleUpdate(BaseModel):
+    role: str = Field(max_length=32, examples=["creator"])
+    reason: str = Field(max_length=2000, examples=["Publishes original songs with the character."])
+
+
+class RoleChangeOut(BaseModel):
+    id: int
+    username: str
+    changed_by: str | None
+    old_role: Role | None
+    new_role: Role | None
+    reason: str
+    created_at: datetime
+
+
+class RoleChangeList(BaseModel):
+    items: list[RoleChangeOut]

@@ -1,0 +1,316 @@
+"""Communities: creating and describing them, joining and leaving, and members' roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.communities import permissions
+from app.communities.models import Community, Membership, Role, RoleChange
+from app.errors import Conflict, NotFound, ValidationFailed
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+MAX_DESCRIPTION = 5000
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class CommunitySummary:
+    community: Community
+    member_count: int
+
+
+def get_community(db: Session, slug: str) -> Community:
+    community = db.scalar(select(Community).where(Community.slug == slug))
+    if community is None:
+        raise NotFound("There is no such community.")
+    return community
+
+
+def _with_member_counts(db: Session, query: Select[Community]) -> list[CommunitySummary]:
+    """Run a query for communities, adding each one's member count in the same statement."""
+    counts = (
+        select(Membership.community_id, func.count(Membership.id).label("n"))
+        .group_by(Membership.community_id)
+        .subquery()
+    )
+    rows = db.execute(
+        query.add_columns(func.coalesce(counts.c.n, 0)).outerjoin(
+            counts, counts.c.community_id == Community.id
+        )
+    ).all()
+    return [CommunitySummary(community, int(n)) for community, n in rows]
+
+
+def list_communities(db: Session) -> list[CommunitySummary]:
+    """Every community with its member count, by name (for the home page)."""
+    return _with_member_counts(
+        db, select(Community).order_by(func.lower(Community.name), Community.id)
+    )
+
+
+def page_communities(db: Session, *, limit: int, after_id: int | None) -> list[CommunitySummary]:
+    query = select(Community).order_by(Community.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Community.id > after_id)
+    return _with_member_counts(db, query)
+
+
+def member_count(db: Session, community: Community) -> int:
+    return (
+        db.scalar(select(func.count(Membership.id)).where(Membership.community_id == community.id))
+        or 0
+    )
+
+
+def _validate_fields(name: str, description: str) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not 3 <= len(name.strip()) <= 80:
+        problems["name"] = "Use 3 to 80 characters."
+    if len(description) > MAX_DESCRIPTION:
+        problems["description"] = f"Use at most {MAX_DESCRIPTION} characters."
+    return problems
+
+
+def create_community(
+    db: Session, *, actor: User | None, name: str, slug: str, description: str, now: datetime
+) -> Community:
+    """An admin founds a community and becomes its first moderator."""
+    user = permissions.ensure_can_create_community(actor)
+    slug = slug.strip().lower()
+    problems = _validate_fields(name, description)
+    if not SLUG_RE.match(slug):
+        problems["slug"] = (
+            "Use 2 to 40 characters: lower-case letters, digits and '-', "
+            "starting with a letter or digit."
+        )
+    elif db.scalar(select(Community.id).where(Community.slug == slug)):
+        problems["slug"] = "Another community uses this address."
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    community = Community(
+        slug=slug,
+        name=name.strip(),
+        description=description.strip(),
+        created_at=now,
+        created_by_id=user.id,
+    )
+    db.add(community)
+    db.flush()
+    _add_member(
+        db,
+        community=community,
+        user=user,
+        role=Role.moderator,
+        by=user,
+        now=now,
+        reason="Founded the community",
+    )
+    return community
+
+
+def update_community(
+    db: Session,
+    *,
+    actor: User | None,
+    community: Community,
+    name: str | None = None,
+    description: str | None = None,
+) -> Community:
+    permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
+    new_name = community.name if name is None else name
+    new_description = community.description if description is None else description
+    problems = _validate_fields(new_name, new_description)
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    community.name = new_name.strip()
+    community.description = new_description.strip()
+    db.flush()
+    return community
+
+
+def membership_of(db: Session, community: Community, user: User | None) -> Membership | None:
+    if user is None:
+        return None
+    return db.scalar(
+        select(Membership).where(
+            Membership.community_id == community.id, Membership.user_id == user.id
+        )
+    )
+
+
+def memberships_of_user(db: Session, user: User) -> list[Membership]:
+    return list(
+        db.scalars(
+            select(Membership)
+            .join(Community)
+            .where(Membership.user_id == user.id)
+            .order_by(func.lower(Community.name))
+        )
+    )
+
+
+def _add_member(
+    db: Session,
+    *,
+    community: Community,
+    user: User,
+    role: Role,
+    by: User,
+    now: datetime,
+    reason: str = "",
+) -> Membership:
+    membership = Membership(community_id=community.id, user_id=user.id, role=role, joined_at=now)
+    db.add(membership)
+    try:
+        # A savepoint, so that a double click's second insert fails alone.
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict("You are a member of this community already.") from None
+    db.add(
+        RoleChange(
+            community_id=community.id,
+            user_id=user.id,
+            changed_by_id=by.id,
+            old_role=None,
+            new_role=role,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    db.flush()
+    return membership
+
+
+def join(db: Session, *, actor: User | None, community: Community, now: datetime) -> Membership:
+    """Join as a fan; a second join is a conflict, not a second membership."""
+    user = permissions.require_user(actor)
+    if membership_of(db, community, user) is not None:
+        raise Conflict("You are a member of this community already.")
+    return _add_member(db, community=community, user=user, role=Role.fan, by=user, now=now)
+
+
+def _moderator_count(db: Session, community: Community) -> int:
+    return (
+        db.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.community_id == community.id, Membership.role == Role.moderator
+            )
+        )
+        or 0
+    )
+
+
+def leave(db: Session, *, actor: User | None, community: Community, now: datetime) -> None:
+    user = permissions.require_user(actor)
+    membership = membership_of(db, community, user)
+    if membership is None:
+        raise Conflict("You are not a member of this community.")
+    if membership.role == Role.moderator and _moderator_count(db, community) == 1:
+        raise Conflict(
+            "You are this community's only moderator. Make another member a moderator first."
+        )
+    db.add(
+        RoleChange(
+            community_id=community.id,
+            user_id=user.id,
+            changed_by_id=user.id,
+            old_role=membership.role,
+            new_role=None,
+            created_at=now,
+        )
+    )
+    db.delete(membership)
+    db.flush()
+
+
+def members_by_role(db: Session, community: Community) -> dict[Role, list[Membership]]:
+    grouped: dict[Role, list[Membership]] = {role: [] for role in Role}
+    for membership in db.scalars(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.community_id == community.id)
+        .order_by(func.lower(User.display_name), User.id)
+    ):
+        grouped[membership.role].append(membership)
+    return grouped
+
+
+def page_members(
+    db: Session, community: Community, *, limit: int, after_id: int | None
+) -> list[Membership]:
+    query = (
+        select(Membership)
+        .where(Membership.community_id == community.id)
+        .order_by(Membership.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(Membership.id > after_id)
+    return list(db.scalars(query))
+
+
+def change_role(
+    db: Session,
+    *,
+    actor: User | None,
+    community: Community,
+    username: str,
+    role: str,
+    reason: str,
+    now: datetime,
+) -> Membership:
+    """A moderator gives a member another role; the change and its reason are recorded."""
+    moderator = permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
+    problems: dict[str, str] = {}
+    if role not in Role.__members__:
+        problems["role"] = "Choose one of: " + ", ".join(r.value for r in Role) + "."
+    reason = reason.strip()
+    if not reason:
+        problems["reason"] = "Say why, for the public record."
+    elif len(reason) > MAX_REASON:
+        problems["reason"] = f"Use at most {MAX_REASON} characters."
+    if problems:
+        raise ValidationFailed("The role was not changed.", fields=problems)
+    member = accounts_service.get_user(db, username)
+    membership = membership_of(db, community, member)
+    if membership is None:
+        raise NotFound(f"{member.display_name} is not a member of this community.")
+    new_role = Role(role)
+    if membership.role == new_role:
+        return membership
+    if membership.role == Role.moderator and _moderator_count(db, community) == 1:
+        raise Conflict("A community needs at least one moderator; appoint another one first.")
+    db.add(
+        RoleChange(
+            community_id=community.id,
+            user_id=member.id,
+            changed_by_id=moderator.id,
+            old_role=membership.role,
+            new_role=new_role,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    membership.role = new_role
+    db.flush()
+    return membership
+
+
+def role_changes(db: Session, community: Community, *, limit: int = 50) -> list[RoleChange]:
+    return list(
+        db.scalars(
+            select(RoleChange)
+            .where(RoleChange.community_id == community.id)
+            .order_by(RoleChange.created_at.desc(), RoleChange.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,87 @@
+"""Typed settings read from `NORMSFORUM_` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Used only in development and tests; `check_for_serving` refuses it anywhere else.
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """Settings that must not be served, with a message for the operator."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see the README for each setting."""
+
+    model_config = SettingsConfigDict(env_prefix="NORMSFORUM_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "production"
+    database_url: str = "sqlite:///var/normsforum.db"
+    secret_key: SecretStr = SecretStr("")
+    base_url: str = "http://127.0.0.1:8000"
+    sql_echo: bool = False
+
+    # Sessions: an idle member is signed out after `session_idle_minutes`, everyone after
+    # `session_absolute_hours`, whatever they do.
+    session_idle_minutes: int = Field(default=60 * 24 * 7, ge=5)
+    session_absolute_hours: int = Field(default=24 * 30, ge=1)
+
+    # argon2id cost; the defaults are argon2-cffi's (OWASP ASVS level); tests lower them.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Rate limits: attempts per window, counted in the database so that every process shares them.
+    login_attempts_per_ip: int = 30
+    login_failures_per_account: int = 10
+    login_window_minutes: int = 15
+    registrations_per_ip: int = 5
+    registration_window_minutes: int = 60
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, value: str) -> str:
+        # Operators paste `postgresql://` URLs; SQLAlchemy would pick psycopg2 for them.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def is_https(self) -> bool:
+        return urlsplit(self.base_url).scheme == "https"
+
+    @property
+    def base_origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secret(self) -> str:
+        value = self.secret_key.get_secret_value()
+        if not value and self.environment != "production":
+            return DEVELOPMENT_SECRET
+        return value
+
+    def check_for_serving(self) -> None:
+        """Refuse to serve with a secret anyone can read in the source."""
+        if self.environment == "production":
+            value = self.secret_key.get_secret_value()
+            if not value or value == DEVELOPMENT_SECRET:
+                raise ConfigError(
+                    "NORMSFORUM_SECRET_KEY is not set. Outside development the server needs "
+                    "a secret of its own: generate one with `python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'` and set it in the environment, or set "
+                    "NORMSFORUM_ENVIRONMENT=development on your own machine."
+                )
+            if len(value) < 32:
+                raise ConfigError("NORMSFORUM_SECRET_KEY must be at least 32 characters long.")

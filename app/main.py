@@ -1,0 +1,88 @@
+"""The application factory: settings in, a ready FastAPI app out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.responses import JSONResponse, Response
+
+from app.accounts import api as accounts_api
+from app.accounts import passwords
+from app.accounts import routes as accounts_routes
+from app.communities import api as communities_api
+from app.communities import routes as communities_routes
+from app.config import Settings
+from app.db import create_db_engine, make_session_factory
+from app.web import errors
+from app.web.api import API_PREFIX
+from app.web.csrf import CSRFCookieMiddleware, csrf_protect
+from app.web.middleware import DBSessionMiddleware, SecurityHeadersMiddleware
+from app.web.templating import STATIC, make_environment
+
+API_DESCRIPTION = """\
+The JSON API of Norms Forum. Authenticate with the browser session (writes then need the
+`X-CSRF-Token` header) or with `Authorization: Bearer <token>` using a personal access token
+created on your profile page. Errors are `{"error": {"code", "message", "fields"}}`; lists are
+`{"items": [...], "next_cursor": ...}` paged with `?limit=` and `?cursor=`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_for_serving()
+    passwords.configure(
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    app = FastAPI(
+        title="Norms Forum",
+        version="1",
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(csrf_protect)],
+    )
+    engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_environment()
+
+    app.add_middleware(DBSessionMiddleware, session_factory=lambda: app.state.session_factory)
+    app.add_middleware(CSRFCookieMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
+    errors.install(app)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(health_router)
+    app.include_router(accounts_routes.router)
+    app.include_router(communities_routes.router)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(accounts_api.router)
+    api.include_router(communities_api.router)
+    app.include_router(api)
+    return app
+
+
+health_router = APIRouter(tags=["operations"])
+
+
+@health_router.get(
+    "/healthz",
+    summary="200 when the database answers, 503 when it does not",
+    responses={503: {"description": "The database is unreachable"}},
+)
+def healthz(request: Request) -> Response:
+    try:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means "unhealthy"
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn's `--factory`: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,88 @@
+"""Who is making the request: a browser session cookie or a personal access token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+from starlette.responses import Response
+
+from app.accounts import service as accounts_service
+from app.accounts.models import TokenScope, User
+from app.config import Settings
+from app.db import utcnow
+from app.errors import NotAuthenticated, PermissionDenied
+from app.web.csrf import SAFE_METHODS
+
+
+@dataclass(frozen=True)
+class Auth:
+    user: User | None
+    via: Literal["session", "token", "anonymous"]
+    session_token: str | None = None
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # The __Host- prefix pins the cookie to this exact host over https.
+    return "__Host-nf_session" if settings.is_https else "nf_session"
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_https,
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_https,
+    )
+
+
+def current_auth(request: Request) -> Auth:
+    """Resolve (once per request) the session or token behind the request."""
+    cached: Auth | None = getattr(request.state, "auth", None)
+    if cached is not None:
+        return cached
+    settings: Settings = request.app.state.settings
+    db = request.state.db
+    now = utcnow()
+    auth = Auth(user=None, via="anonymous")
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = accounts_service.token_user(db, token=header[7:].strip(), now=now)
+        if token is None:
+            raise NotAuthenticated("The access token is not valid or was revoked.")
+        if token.scope == TokenScope.read and request.method not in SAFE_METHODS:
+            raise PermissionDenied("This access token may only read; create one with write scope.")
+        auth = Auth(user=token.user, via="token")
+    else:
+        cookie = request.cookies.get(session_cookie_name(settings))
+        if cookie:
+            user = accounts_service.session_user(db, token=cookie, now=now, settings=settings)
+            if user is not None:
+                auth = Auth(user=user, via="session", session_token=cookie)
+    request.state.auth = auth
+    return auth
+
+
+def optional_user(request: Request) -> User | None:
+    return current_auth(request).user
+
+
+def required_user(request: Request) -> User:
+    user = current_auth(request).user
+    if user is None:
+        raise NotAuthenticated("Please sign in first.")
+    return user

@@ -1,0 +1,129 @@
+"""Exception handlers: JSON errors under /api/, friendly pages everywhere else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from app.errors import DomainError, NotAuthenticated, RateLimited
+from app.web.api import API_PREFIX
+from app.web.templating import render
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed",
+    409: "That clashes with the current state",
+    422: "Something in the request is not right",
+    429: "Slow down",
+    500: "Something went wrong",
+}
+CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path == API_PREFIX or request.url.path.startswith(API_PREFIX + "/")
+
+
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    response = render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    # Whatever the service did before it refused must not be stored.
+    request.state.db_rollback = True
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if is_api(request):
+        return json_error(exc.status, exc.code, exc.message, exc.fields, headers)
+    if isinstance(exc, NotAuthenticated) and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+    return error_page(request, exc.status, exc.message, headers)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
+    if status == 404:
+        detail = "There is nothing at this address."
+    if is_api(request):
+        return json_error(status, CODES.get(status, "error"), detail, headers=exc.headers)
+    return error_page(request, status, detail, exc.headers)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "request"
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        fields.setdefault(_field_name(tuple(error.get("loc", ()))), str(error.get("msg", "")))
+    if is_api(request):
+        return json_error(422, "validation_failed", "The request is not valid.", fields)
+    message = "Something in the request is not right: " + "; ".join(
+        f"{name}: {problem}" for name, problem in fields.items()
+    )
+    return error_page(request, 422, message)
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "The server failed to answer. The error was logged; please try again later."
+    if is_api(request):
+        return json_error(500, "server_error", message)
+    try:
+        return error_page(request, 500, message)
+    except Exception:  # the error page itself may depend on what broke
+        return Response("Internal server error", status_code=500, media_type="text/plain")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)

@@ -1,0 +1,130 @@
+"""Jinja2 environment and the `render` helper: full pages, or one named block for htmx."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from jinja2_fragments import render_block
+from markupsafe import Markup
+from starlette.responses import HTMLResponse
+
+from app.config import PROJECT_ROOT
+from app.db import utcnow
+from app.errors import DomainError
+from app.markdown import render_markdown
+from app.web import flash
+from app.web.auth import current_auth
+from app.web.csrf import token_for
+
+TEMPLATES = PROJECT_ROOT / "templates"
+STATIC = PROJECT_ROOT / "static"
+
+
+@cache
+def _static_version(path: str) -> str:
+    """A short content hash, so that browsers may cache static files for a long time."""
+    file = STATIC / path
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.is_file() else "0"
+
+
+def _static_url(path: str) -> str:
+    return f"/static/{path}?v={_static_version(path)}"
+
+
+@pass_context
+def _url_for(context: Context, name: str, /, **params: Any) -> str:
+    request: Request = context["request"]
+    return str(request.url_for(name, **{k: str(v) for k, v in params.items()}).path)
+
+
+def _datetime(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _date(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"),
+                       (3600, "hour"), (60, "minute")):  # fmt: skip
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return ""
+
+
+def _time_tag(value: datetime | None) -> Markup:
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.astimezone(UTC).isoformat(), _datetime(value), _ago(value)
+    )
+
+
+def make_environment(templates: Path = TEMPLATES) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(url_for=_url_for, static_url=_static_url)
+    env.filters.update(
+        markdown=render_markdown, datetime=_datetime, date=_date, ago=_ago, time_tag=_time_tag
+    )
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    """A partial update from htmx (history restores need the whole page)."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+) -> HTMLResponse:
+    """Render a page, or only its `block` when htmx asks for a partial update."""
+    try:
+        user = current_auth(request).user
+    except DomainError:
+        user = None
+    env: Environment = request.app.state.templates
+    full_context = {
+        "request": request,
+        "current_user": user,
+        "csrf_token": token_for(request),
+        "flashes": flash.pending(request),
+        **(context or {}),
+    }
+    partial = block is not None and is_htmx(request)
+    if block is not None and partial:
+        html = render_block(env, template, block, **full_context)
+    else:
+        html = env.get_template(template).render(full_context)
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    if not partial:
+        flash.consume(request, response)
+    return response

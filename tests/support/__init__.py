@@ -1,0 +1,1 @@
+"""Helpers for the test suite: a throwaway PostgreSQL cluster and browser discovery."""
