@@ -44,6 +44,14 @@ def _url_for(context: Context, name: str, /, **params: Any) -> str:
     return str(request.url_for(name, **{k: str(v) for k, v in params.items()}).path)
 
 
+@pass_context
+def _csrf_field(context: Context) -> Markup:
+    """The hidden CSRF input; a global, so blocks rendered alone for htmx have it too."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        context["csrf_token"]
+    )
+
+
 def _datetime(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
@@ -82,7 +90,7 @@ def make_environment(templates: Path = TEMPLATES) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(url_for=_url_for, static_url=_static_url)
+    env.globals.update(url_for=_url_for, static_url=_static_url, csrf_field=_csrf_field)
     env.filters.update(
         markdown=render_markdown, datetime=_datetime, date=_date, ago=_ago, time_tag=_time_tag
     )
