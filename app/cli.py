@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from sqlalchemy.orm import Session
@@ -12,8 +14,27 @@ from app.db import create_db_engine, utcnow
 from app.errors import DomainError
 
 
-def _session(settings: Settings) -> Session:
-    return Session(bind=create_db_engine(settings.database_url), expire_on_commit=False)
+def _settings() -> Settings:
+    """Settings from the environment, with the password hash cost they ask for."""
+    from app.accounts import passwords
+
+    settings = Settings()
+    passwords.configure(
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    return settings
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = create_db_engine(settings.database_url)
+    try:
+        with Session(bind=engine, expire_on_commit=False) as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 @click.group()
@@ -64,7 +85,7 @@ def seed_demo(if_empty: bool) -> None:
     """Create the demo communities and a demo user of every role."""
     from app import demo
 
-    settings = Settings()
+    settings = _settings()
     with _session(settings) as db:
         if if_empty and demo.has_users(db):
             return
@@ -90,7 +111,7 @@ def create_user(
     """Create an account (optionally a site administrator)."""
     from app.accounts import service as accounts_service
 
-    settings = Settings()
+    settings = _settings()
     with _session(settings) as db:
         try:
             user = accounts_service.create_user(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,8 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.communities.models import Community, Role
+from app.proposals import service as proposals_service
+from app.proposals.models import ProposalState
 
 #: Demo logins, also listed in the README. For a local demo only: never seed a public site.
 DEMO_PASSWORD = "miku-demo-2026"
@@ -40,6 +42,144 @@ REMIX_DESCRIPTION = """\
 Producers who remix and cover virtual-singer songs: stems, covers, sampling etiquette and how to
 credit the original producer and vocal library.
 """
+
+
+MIKU_CATEGORIES = [
+    ("Depiction and age", "How the character may be shown, given she is presented as 16."),
+    ("Sexual content", "Sexualised and explicit depictions."),
+    ("Commercial use", "Selling works, commissions, merchandise and events."),
+    ("AI-generated works and derivative models", "Generated images and songs, fine-tunes, LoRAs."),
+    ("Attribution and credit", "The credit owed to upstream works and their creators."),
+    ("Harassment", "How members and creators treat each other."),
+]
+
+# (author, category name, state, tags, title, summary, norm text, rationale, later edits)
+# Each later edit is (editor, message, replacement norm text).
+DEMO_PROPOSALS: list[
+    tuple[str, str, ProposalState, list[str], str, str, str, str, list[tuple[str, str, str]]]
+] = [
+    (
+        "fan_luka",
+        "Sexual content",
+        ProposalState.deliberation,
+        ["fan-art", "age"],
+        "No sexualised depictions of the character",
+        "The character is presented as 16. Works shared here must not sexualise her, whatever "
+        "art style or claimed age is used.",
+        "Works that sexualise the character are not accepted in this community, whatever the "
+        "medium, and regardless of any age claimed for her in the work.",
+        "The character's official profile gives her age as 16. Several platforms already "
+        "remove such works, and creators have asked for a clear line they can point to.\n\n"
+        "- Protects minors and the community's standing with the rights holder\n"
+        "- Gives moderators a rule they can apply consistently",
+        [
+            (
+                "fan_kaito",
+                "Name suggestive costumes explicitly, as discussed in the thread",
+                "Works that sexualise the character are not accepted in this community, whatever "
+                "the medium, and regardless of any age claimed for her in the work. This includes "
+                "suggestive poses and costumes that focus on her body.",
+            ),
+        ],
+    ),
+    (
+        "creator_len",
+        "Commercial use",
+        ProposalState.deliberation,
+        ["commercial", "events"],
+        "Small-scale sales at fan events are acceptable",
+        "Creators may sell fan works in small numbers at doujin events without asking, as long "
+        "as they follow the rights holder's guidelines.",
+        "Selling derivative works in small quantities (up to 500 copies) at fan events is "
+        "acceptable when the work follows the rights holder's character guidelines and credits "
+        "the character's rights holder.",
+        "Doujin culture depends on small print runs. A clear threshold tells creators where fan "
+        "activity ends and a licence is needed.",
+        [],
+    ),
+    (
+        "creator_len",
+        "AI-generated works and derivative models",
+        ProposalState.draft,
+        ["ai", "lora", "training-data"],
+        "Disclose AI models fine-tuned on fan art",
+        "Any AI model fine-tuned on fan art of the character must say so and list its training "
+        "sources.",
+        "A derivative AI model (fine-tune or LoRA) trained on fan works of the character must be "
+        "labelled as such and must list the works or collections it was trained on.",
+        "Fan artists want to know when their work trains a model. Disclosure comes first; "
+        "consent is a separate proposal.",
+        [],
+    ),
+    (
+        "fan_kaito",
+        "Attribution and credit",
+        ProposalState.withdrawn,
+        ["credit"],
+        "Credit every upstream work in the title",
+        "Put the full chain of credits in the title of every derivative work.",
+        "Every derivative work must name all upstream works and their creators in its title.",
+        "Titles are what people see first.",
+        [],
+    ),
+]
+
+
+def _seed_proposals(
+    db: Session, community: Community, users: dict[str, User], now: datetime
+) -> None:
+    slugs = {c.name: c.slug for c in communities_service.categories(db, community)}
+    start = now - timedelta(days=3)
+    for n, (author, category, state, tags, title, summary, norm, rationale, edits) in enumerate(
+        DEMO_PROPOSALS
+    ):
+        at = start + timedelta(hours=5 * n)
+        proposal = proposals_service.create_proposal(
+            db,
+            actor=users[author],
+            community=community,
+            values=proposals_service.ProposalDraft(
+                title=title,
+                summary=summary,
+                rationale=rationale,
+                norm_text=norm,
+                category=slugs[category],
+                tags=tags,
+            ),
+            now=at,
+        )
+        if state == ProposalState.draft:
+            continue
+        for editor, _message, _text in edits:
+            proposals_service.add_coauthor(
+                db, actor=users[author], proposal=proposal, username=editor, now=at
+            )
+        proposals_service.publish(db, actor=users[author], proposal=proposal, now=at)
+        for i, (editor, message, new_norm) in enumerate(edits, start=1):
+            proposals_service.edit_proposal(
+                db,
+                actor=users[editor],
+                proposal=proposal,
+                base_revision=proposal.revision_number,
+                values=proposals_service.ProposalDraft(
+                    title=proposal.title,
+                    summary=proposal.summary,
+                    rationale=proposal.rationale,
+                    norm_text=new_norm,
+                    category=slugs[category],
+                    tags=tags,
+                ),
+                message=message,
+                now=at + timedelta(hours=i),
+            )
+        if state == ProposalState.withdrawn:
+            proposals_service.withdraw(
+                db,
+                actor=users[author],
+                proposal=proposal,
+                reason="Titles get too long; a credits section works better.",
+                now=at + timedelta(hours=2),
+            )
 
 
 def has_users(db: Session) -> bool:
@@ -81,8 +221,13 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
             continue
         _give_role(db, miku, admin, users[username], role, now)
     _give_role(db, remix, admin, users["creator_len"], Role.moderator, now)
+    for name, description in MIKU_CATEGORIES:
+        communities_service.add_category(
+            db, actor=admin, community=miku, name=name, description=description
+        )
     # The founding admin hands the Miku community over to its moderator.
     communities_service.leave(db, actor=admin, community=miku, now=now)
+    _seed_proposals(db, miku, users, now)
     logins = [("admin", DEMO_PASSWORD, "site admin")]
     logins += [(u, DEMO_PASSWORD, r.value) for u, _d, r in DEMO_USERS if r is not None]
     return logins

@@ -14,6 +14,8 @@ from app.communities import api as communities_api
 from app.communities import routes as communities_routes
 from app.config import Settings
 from app.db import create_db_engine, make_session_factory
+from app.proposals import api as proposals_api
+from app.proposals import routes as proposals_routes
 from app.web import errors
 from app.web.api import API_PREFIX
 from app.web.csrf import CSRFCookieMiddleware, csrf_protect
@@ -57,11 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health_router)
-    app.include_router(accounts_routes.router)
-    app.include_router(communities_routes.router)
+    # HTML pages are hypermedia, not API: the OpenAPI schema describes /api/v1 alone.
+    for router in (accounts_routes.router, communities_routes.router, proposals_routes.router):
+        app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_api.router)
     api.include_router(communities_api.router)
+    api.include_router(proposals_api.router)
     app.include_router(api)
     return app
 

@@ -1,16 +1,31 @@
 """Imports every domain's tables, so that the metadata Alembic compares against is complete."""
 
 from app.accounts.models import AccessToken, User, UserSession
-from app.communities.models import Community, Membership, RoleChange
+from app.communities.models import Category, Community, Membership, RoleChange
 from app.db import Base
+from app.proposals.models import (
+    Follow,
+    Proposal,
+    ProposalAuthor,
+    ProposalEvent,
+    ProposalTag,
+    Revision,
+)
 from app.ratelimit import RateLimitHit
 
 __all__ = [
     "AccessToken",
     "Base",
+    "Category",
     "Community",
+    "Follow",
     "Membership",
+    "Proposal",
+    "ProposalAuthor",
+    "ProposalEvent",
+    "ProposalTag",
     "RateLimitHit",
+    "Revision",
     "RoleChange",
     "User",
     "UserSession",

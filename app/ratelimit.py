@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import Index, String, delete, func, select
@@ -9,6 +11,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, intpk, timestamp
 from app.errors import RateLimited
+
+KEY_LENGTH = 320
 
 
 class RateLimitHit(Base):
@@ -19,8 +23,15 @@ class RateLimitHit(Base):
 
     id: Mapped[intpk]
     bucket: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(320))
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     at: Mapped[timestamp]
+
+
+def _storable(key: str) -> str:
+    """The key as stored: whatever a client typed must fit the column (and PostgreSQL text)."""
+    if len(key) <= KEY_LENGTH and "\x00" not in key:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check(
@@ -28,14 +39,16 @@ def check(
 ) -> None:
     """Raise `RateLimited` when `key` has used up `limit` hits within `window`."""
     since = now - window
+    key = _storable(key)
     count, oldest = db.execute(
         select(func.count(RateLimitHit.id), func.min(RateLimitHit.at)).where(
             RateLimitHit.bucket == bucket, RateLimitHit.key == key, RateLimitHit.at > since
         )
     ).one()
     if count >= limit:
-        retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
-        minutes = (retry_after + 59) // 60
+        remaining = (oldest + window - now).total_seconds()
+        retry_after = max(1, int(remaining) + 1)
+        minutes = max(1, math.ceil(remaining / 60))
         raise RateLimited(
             f"Too many {what}. Please wait {minutes} minute{'s' if minutes != 1 else ''} "
             "and try again.",
@@ -44,12 +57,16 @@ def check(
 
 
 def hit(db: Session, *, bucket: str, key: str, now: datetime) -> None:
-    db.add(RateLimitHit(bucket=bucket, key=key, at=now))
+    db.add(RateLimitHit(bucket=bucket, key=_storable(key), at=now))
     db.flush()
 
 
 def clear(db: Session, *, bucket: str, key: str) -> None:
-    db.execute(delete(RateLimitHit).where(RateLimitHit.bucket == bucket, RateLimitHit.key == key))
+    db.execute(
+        delete(RateLimitHit).where(
+            RateLimitHit.bucket == bucket, RateLimitHit.key == _storable(key)
+        )
+    )
 
 
 def prune(db: Session, *, older_than: datetime) -> int:

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_db_engine, include_in_autogenerate
 from app.models import Base
 
 config = context.config
@@ -47,6 +47,7 @@ def _run(connection: object) -> None:
         # SQLite alters tables by copying them; batch mode does that for us.
         render_as_batch=True,
         compare_type=True,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()

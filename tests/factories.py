@@ -50,7 +50,14 @@ def make_community(
 def add_member(db: Session, community: Community, user: User, role: Role = Role.fan) -> Membership:
     membership = Membership(community_id=community.id, user_id=user.id, role=role)
     db.add(membership)
-    db.add(RoleChange(community_id=community.id, user_id=user.id, changed_by_id=user.id,
-                      old_role=None, new_role=role))  # fmt: skip
+    db.add(
+        RoleChange(
+            community_id=community.id,
+            user_id=user.id,
+            changed_by_id=user.id,
+            old_role=None,
+            new_role=role,
+        )
+    )
     db.flush()
     return membership

@@ -68,9 +68,12 @@ def register(
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     token = service.start_session(
-        db, user=user, now=utcnow(), settings=settings,
+        db,
+        user=user,
+        now=utcnow(),
+        settings=settings,
         user_agent=request.headers.get("user-agent", ""),
-    )  # fmt: skip
+    )
     response = see_other(
         request, "/", message=f"Welcome, {user.display_name}! Your account is ready."
     )
@@ -147,8 +150,9 @@ def _profile_page(
         "new_token": None,
         "form": None,
     }
-    return render(request, "accounts/profile.html", {**defaults, **context},
-                  status_code=status_code)  # fmt: skip
+    return render(
+        request, "accounts/profile.html", {**defaults, **context}, status_code=status_code
+    )
 
 
 @router.get("/profile", name="profile")
@@ -164,9 +168,14 @@ def update_profile(
         service.update_profile(db, actor=user, display_name=display_name)
     except ValidationFailed as exc:
         return _profile_page(
-            request, db, user, status_code=422, form="profile", errors=exc.fields,
+            request,
+            db,
+            user,
+            status_code=422,
+            form="profile",
+            errors=exc.fields,
             values={"display_name": display_name},
-        )  # fmt: skip
+        )
     return see_other(request, "/profile", message="Your profile was saved.")
 
 
@@ -205,9 +214,14 @@ def create_token(
         token, plain = service.create_token(db, actor=user, name=name, scope=scope, now=utcnow())
     except ValidationFailed as exc:
         return _profile_page(
-            request, db, user, status_code=422, form="token", errors=exc.fields,
+            request,
+            db,
+            user,
+            status_code=422,
+            form="token",
+            errors=exc.fields,
             values={"token_name": name, "scope": scope},
-        )  # fmt: skip
+        )
     # Shown on this response only: the plain token is never stored.
     return _profile_page(request, db, user, status_code=201, new_token=(token, plain))
 

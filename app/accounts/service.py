@@ -18,6 +18,8 @@ from app.config import Settings
 from app.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
+# Control characters (NUL above all: PostgreSQL cannot store it) never belong in a name.
+CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "nf_"  # noqa: S105 - a marker that helps secret scanners, not a secret
 
@@ -33,10 +35,29 @@ def normalize_username(username: str) -> str:
 
 
 def get_user(db: Session, username: str) -> User:
-    user = db.scalar(select(User).where(User.username == normalize_username(username)))
+    normalized = normalize_username(username)
+    # A name no account can have is not looked up (the database may not even accept it).
+    user = (
+        db.scalar(select(User).where(User.username == normalized))
+        if USERNAME_RE.match(normalized)
+        else None
+    )
     if user is None:
         raise NotFound(f"There is no user called {username!r}.")
     return user
+
+
+def _display_name_problem(
+    display_name: str, *, empty: str = "Enter the name others will see."
+) -> str | None:
+    display_name = display_name.strip()
+    if not display_name:
+        return empty
+    if len(display_name) > 64:
+        return "Use at most 64 characters."
+    if CONTROL_CHARACTERS_RE.search(display_name):
+        return "Line breaks, tabs and other control characters are not allowed."
+    return None
 
 
 def _validate_profile(username: str, display_name: str, email: str) -> tuple[dict[str, str], str]:
@@ -46,10 +67,9 @@ def _validate_profile(username: str, display_name: str, email: str) -> tuple[dic
             "Use 3 to 32 characters: lower-case letters, digits, '-' and '_', "
             "starting with a letter or digit."
         )
-    if not display_name.strip():
-        problems["display_name"] = "Enter the name others will see."
-    elif len(display_name.strip()) > 64:
-        problems["display_name"] = "Use at most 64 characters."
+    problem = _display_name_problem(display_name)
+    if problem:
+        problems["display_name"] = problem
     normalized_email = email.strip()
     try:
         normalized_email = validate_email(email.strip(), check_deliverability=False).normalized
@@ -143,7 +163,12 @@ def authenticate(
 ) -> User:
     """Check a username or email and password; failures are counted per IP and per account."""
     window = timedelta(minutes=settings.login_window_minutes)
-    account_key = login.strip().lower()
+    login_key = login.strip().lower()
+    column = User.email if "@" in login_key else User.username
+    # NUL can match no account, and PostgreSQL refuses it in a query.
+    user = None if "\x00" in login_key else db.scalar(select(User).where(column == login_key))
+    # One bucket per account, whether the username or the email was typed.
+    account_key = f"user:{user.id}" if user is not None else f"login:{login_key}"
     ratelimit.check(
         db,
         bucket="login-ip",
@@ -162,9 +187,10 @@ def authenticate(
         now=now,
         what="failed sign-in attempts for this account",
     )
-    column = User.email if "@" in account_key else User.username
-    user = db.scalar(select(User).where(column == account_key))
     if user is None or not passwords.verify_password(user.password_hash, password):
+        if user is None:
+            # Spend the time of a real check so response times do not reveal accounts.
+            passwords.verify_password(None, password)
         ratelimit.hit(db, bucket="login-ip", key=client_ip, now=now)
         ratelimit.hit(db, bucket="login-account", key=account_key, now=now)
         raise NotAuthenticated(GENERIC_LOGIN_ERROR)
@@ -237,17 +263,12 @@ def change_password(
 
 
 def update_profile(db: Session, *, actor: User, display_name: str) -> User:
-    display_name = display_name.strip()
-    if not display_name:
+    problem = _display_name_problem(display_name, empty="Enter a name.")
+    if problem:
         raise ValidationFailed(
-            "Please correct the marked fields.", fields={"display_name": "Enter a name."}
+            "Please correct the marked fields.", fields={"display_name": problem}
         )
-    if len(display_name) > 64:
-        raise ValidationFailed(
-            "Please correct the marked fields.",
-            fields={"display_name": "Use at most 64 characters."},
-        )
-    actor.display_name = display_name
+    actor.display_name = display_name.strip()
     db.flush()
     return actor
 
@@ -272,6 +293,8 @@ def create_token(
         problems["name"] = "Give the token a name, e.g. the tool that will use it."
     elif len(name) > 64:
         problems["name"] = "Use at most 64 characters."
+    elif CONTROL_CHARACTERS_RE.search(name):
+        problems["name"] = "Line breaks, tabs and other control characters are not allowed."
     elif db.scalar(
         select(AccessToken.id).where(AccessToken.user_id == actor.id, AccessToken.name == name)
     ):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.communities import service
-from app.communities.models import Community, Membership, RoleChange
+from app.communities.models import Category, Community, Membership, RoleChange
 from app.communities.schemas import (
+    CategoryCreate,
+    CategoryOut,
+    CategoryUpdate,
     CommunityCreate,
     CommunityList,
     CommunityOut,
@@ -26,7 +29,18 @@ router = APIRouter(tags=["communities"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
 
 
-def community_out(request: Request, community: Community, member_count: int) -> CommunityOut:
+def category_out(category: Category) -> CategoryOut:
+    return CategoryOut(
+        slug=category.slug,
+        name=category.name,
+        description=category.description,
+        archived=category.archived_at is not None,
+    )
+
+
+def community_out(
+    request: Request, community: Community, member_count: int, categories: list[Category]
+) -> CommunityOut:
     return CommunityOut(
         id=community.id,
         slug=community.slug,
@@ -34,6 +48,8 @@ def community_out(request: Request, community: Community, member_count: int) -> 
         description=community.description,
         created_at=community.created_at,
         member_count=member_count,
+        min_deliberation_hours=community.min_deliberation_hours,
+        categories=[category_out(c) for c in categories],
         url=str(request.url_for("community", slug=community.slug)),
     )
 
@@ -53,8 +69,12 @@ def list_communities(
     request: Request, db: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> CommunityList:
     page = service.page_communities(db, limit=limit, after_id=decode_cursor(cursor))
+    categories = service.categories_of(db, [s.community for s in page])
     return CommunityList(
-        items=[community_out(request, s.community, s.member_count) for s in page],
+        items=[
+            community_out(request, s.community, s.member_count, categories[s.community.id])
+            for s in page
+        ],
         next_cursor=next_cursor([s.community.id for s in page], limit),
     )
 
@@ -72,21 +92,26 @@ def create_community(
     community = service.create_community(
         db, actor=user, name=body.name, slug=body.slug, description=body.description, now=utcnow()
     )
-    return community_out(request, community, 1)
+    return community_out(request, community, 1, [])
 
 
 @router.get(
     "/communities/{slug}", response_model=CommunityOut, summary="One community", responses=NOT_FOUND
 )
 def get_community(request: Request, db: SessionDep, slug: str) -> CommunityOut:
-    community = service.get_community(db, slug)
-    return community_out(request, community, service.member_count(db, community))
+    return _full_out(request, db, service.get_community(db, slug))
+
+
+def _full_out(request: Request, db: SessionDep, community: Community) -> CommunityOut:
+    return community_out(
+        request, community, service.member_count(db, community), service.categories(db, community)
+    )
 
 
 @router.patch(
     "/communities/{slug}",
     response_model=CommunityOut,
-    summary="Change a community's name or description (moderators)",
+    summary="Change a community's name, description or deliberation period (moderators)",
     responses=NOT_FOUND,
 )
 def update_community(
@@ -98,8 +123,49 @@ def update_community(
         community=service.get_community(db, slug),
         name=body.name,
         description=body.description,
+        min_deliberation_hours=body.min_deliberation_hours,
     )
-    return community_out(request, community, service.member_count(db, community))
+    return _full_out(request, db, community)
+
+
+@router.post(
+    "/communities/{slug}/categories",
+    response_model=CategoryOut,
+    status_code=201,
+    summary="Add a proposal category (moderators)",
+    responses=NOT_FOUND,
+)
+def add_category(db: SessionDep, user: CurrentUser, slug: str, body: CategoryCreate) -> CategoryOut:
+    community = service.get_community(db, slug)
+    return category_out(
+        service.add_category(
+            db, actor=user, community=community, name=body.name, description=body.description
+        )
+    )
+
+
+@router.patch(
+    "/communities/{slug}/categories/{category}",
+    response_model=CategoryOut,
+    summary="Rename, describe, archive or restore a category (moderators)",
+    responses=NOT_FOUND,
+)
+def update_category(
+    db: SessionDep, user: CurrentUser, slug: str, category: str, body: CategoryUpdate
+) -> CategoryOut:
+    community = service.get_community(db, slug)
+    return category_out(
+        service.update_category(
+            db,
+            actor=user,
+            community=community,
+            category=service.get_category(db, community, category),
+            name=body.name,
+            description=body.description,
+            archived=body.archived,
+            now=utcnow(),
+        )
+    )
 
 
 @router.post(

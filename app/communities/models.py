@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, created_at, intpk
+from app.db import Base, UTCDateTime, created_at, intpk
 
 
 class Role(enum.StrEnum):
@@ -46,6 +47,24 @@ class Community(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[created_at]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Voting on a proposal may open only this long after it was published.
+    min_deliberation_hours: Mapped[int] = mapped_column(default=72, server_default="72")
+
+
+class Category(Base):
+    """A heading proposals are filed under (and, later, a section of the guidelines)."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("community_id", "slug"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    # Archived categories keep their proposals but take no new ones.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Membership(Base):

@@ -12,10 +12,12 @@ from app.communities import permissions, service
 from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.proposals import service as proposals_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import is_htmx, render
 
+# HTML pages answer with pages and redirects, not JSON: they stay out of the API's OpenAPI document.
 router = APIRouter(tags=["communities"])
 
 FormStr = Annotated[str, Form()]
@@ -70,6 +72,14 @@ def _community_context(
         "can_moderate": permissions.is_moderator(user, membership),
         "members": service.members_by_role(db, community),
         "roles": list(Role),
+        # The community page is the hub: it shows the newest proposals too.
+        "recent_proposals": proposals_service.list_proposals(
+            db,
+            community=community,
+            viewer=user,
+            filters=proposals_service.ProposalFilter(),
+            limit=5,
+        ).items,
     }
 
 
@@ -89,8 +99,12 @@ def _membership_changed(
 ) -> Response:
     if is_htmx(request):
         context = _community_context(db, community, user)
-        return render(request, "communities/community.html",
-                      {**context, "notice": message}, block="membership")  # fmt: skip
+        return render(
+            request,
+            "communities/community.html",
+            {**context, "notice": message},
+            block="membership",
+        )
     return see_other(request, f"/c/{community.slug}", message=message)
 
 
@@ -140,9 +154,14 @@ def change_role(
     community = service.get_community(db, slug)
     try:
         membership = service.change_role(
-            db, actor=user, community=community, username=username, role=role, reason=reason,
+            db,
+            actor=user,
+            community=community,
+            username=username,
+            role=role,
+            reason=reason,
             now=utcnow(),
-        )  # fmt: skip
+        )
     except (ValidationFailed, Conflict, NotFound) as exc:
         context = _community_context(db, community, user)
         return render(
@@ -164,13 +183,42 @@ def change_role(
     )
 
 
+def _settings_page(
+    request: Request,
+    db: SessionDep,
+    community: Community,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    defaults = {
+        "name": community.name,
+        "description": community.description,
+        "min_deliberation_hours": str(community.min_deliberation_hours),
+    }
+    return render(
+        request,
+        "communities/edit.html",
+        {
+            "community": community,
+            "categories": service.categories(db, community, archived=True),
+            "values": values if values is not None else defaults,
+            "errors": errors or {},
+            "form": form,
+            "message": message,
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/c/{slug}/edit", name="edit_community")
 def edit_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
     community = service.get_community(db, slug)
     permissions.ensure_can_moderate(user, service.membership_of(db, community, user))
-    values = {"name": community.name, "description": community.description}
-    return render(request, "communities/edit.html",
-                  {"community": community, "values": values, "errors": {}})  # fmt: skip
+    return _settings_page(request, db, community)
 
 
 @router.post("/c/{slug}/edit")
@@ -181,17 +229,103 @@ def edit(
     slug: str,
     name: FormStr = "",
     description: FormStr = "",
+    min_deliberation_hours: FormStr = "",
+) -> Response:
+    community = service.get_community(db, slug)
+    typed = {
+        "name": name,
+        "description": description,
+        "min_deliberation_hours": min_deliberation_hours,
+    }
+    try:
+        hours = int(min_deliberation_hours) if min_deliberation_hours.strip() else None
+    except ValueError:
+        hours = -1  # refused by the service with the allowed range
+    try:
+        service.update_community(
+            db,
+            actor=user,
+            community=community,
+            name=name,
+            description=description,
+            min_deliberation_hours=hours,
+        )
+    except ValidationFailed as exc:
+        return _settings_page(
+            request,
+            db,
+            community,
+            values=typed,
+            errors=exc.fields,
+            form="community",
+            message=exc.message,
+            status_code=422,
+        )
+    return see_other(request, f"/c/{slug}", message="The community settings were saved.")
+
+
+@router.post("/c/{slug}/categories", name="add_category")
+def add_category(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    name: FormStr = "",
+    description: FormStr = "",
 ) -> Response:
     community = service.get_community(db, slug)
     try:
-        service.update_community(db, actor=user, community=community, name=name,
-                                 description=description)  # fmt: skip
+        category = service.add_category(
+            db, actor=user, community=community, name=name, description=description
+        )
     except ValidationFailed as exc:
-        return render(
+        values = {"category_name": name, "category_description": description}
+        return _settings_page(
             request,
-            "communities/edit.html",
-            {"community": community, "values": {"name": name, "description": description},
-             "errors": exc.fields, "message": exc.message},
+            db,
+            community,
+            values=values,
+            errors=exc.fields,
+            form="category",
+            message=exc.message,
             status_code=422,
-        )  # fmt: skip
-    return see_other(request, f"/c/{slug}", message="The community page was updated.")
+        )
+    return see_other(
+        request, f"/c/{slug}/edit#categories", message=f"Category “{category.name}” added."
+    )
+
+
+@router.post("/c/{slug}/categories/{category_slug}", name="update_category")
+def update_category(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    category_slug: str,
+    name: FormStr = "",
+    description: FormStr = "",
+    archived: FormStr = "",
+) -> Response:
+    community = service.get_community(db, slug)
+    category = service.get_category(db, community, category_slug)
+    try:
+        service.update_category(
+            db,
+            actor=user,
+            community=community,
+            category=category,
+            name=name,
+            description=description,
+            archived=archived == "1",
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        return see_other(
+            request,
+            f"/c/{slug}/edit#categories",
+            message=f"{exc.message} {' '.join(exc.fields.values())}",
+            level="error",
+        )
+    return see_other(
+        request, f"/c/{slug}/edit#categories", message=f"Category “{category.name}” saved."
+    )

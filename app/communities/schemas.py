@@ -9,6 +9,24 @@ from pydantic import BaseModel, Field
 from app.communities.models import Role
 
 
+class CategoryOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+    archived: bool
+
+
+class CategoryCreate(BaseModel):
+    name: str = Field(max_length=200, examples=["AI-generated works and derivative models"])
+    description: str = Field(default="", max_length=2000)
+
+
+class CategoryUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    archived: bool | None = None
+
+
 class CommunityOut(BaseModel):
     id: int
     slug: str
@@ -16,6 +34,8 @@ class CommunityOut(BaseModel):
     description: str
     created_at: datetime
     member_count: int
+    min_deliberation_hours: int
+    categories: list[CategoryOut]
     url: str
 
 
@@ -33,6 +53,7 @@ class CommunityCreate(BaseModel):
 class CommunityUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=20000)
+    min_deliberation_hours: int | None = Field(default=None, ge=0, le=24 * 90)
 
 
 class MemberOut(BaseModel):

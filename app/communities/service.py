@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import permissions
-from app.communities.models import Community, Membership, Role, RoleChange
+from app.communities.models import Category, Community, Membership, Role, RoleChange
 from app.errors import Conflict, NotFound, ValidationFailed
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_DESCRIPTION = 5000
 MAX_REASON = 500
+MAX_DELIBERATION = 24 * 90
+SLUG_TAKEN = "Another community uses this address."
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ def _validate_fields(name: str, description: str) -> dict[str, str]:
     return problems
 
 
+def _slug_taken(db: Session, slug: str) -> bool:
+    return db.scalar(select(Community.id).where(Community.slug == slug)) is not None
+
+
 def create_community(
     db: Session, *, actor: User | None, name: str, slug: str, description: str, now: datetime
 ) -> Community:
@@ -91,8 +97,8 @@ def create_community(
             "Use 2 to 40 characters: lower-case letters, digits and '-', "
             "starting with a letter or digit."
         )
-    elif db.scalar(select(Community.id).where(Community.slug == slug)):
-        problems["slug"] = "Another community uses this address."
+    elif _slug_taken(db, slug):
+        problems["slug"] = SLUG_TAKEN
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     community = Community(
@@ -102,8 +108,15 @@ def create_community(
         created_at=now,
         created_by_id=user.id,
     )
-    db.add(community)
-    db.flush()
+    try:
+        # A double submit may pass the check above twice; the unique slug decides, alone.
+        with db.begin_nested():
+            db.add(community)
+            db.flush()
+    except IntegrityError:
+        raise ValidationFailed(
+            "Please correct the marked fields.", fields={"slug": SLUG_TAKEN}
+        ) from None
     _add_member(
         db,
         community=community,
@@ -123,17 +136,128 @@ def update_community(
     community: Community,
     name: str | None = None,
     description: str | None = None,
+    min_deliberation_hours: int | None = None,
 ) -> Community:
     permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
     new_name = community.name if name is None else name
     new_description = community.description if description is None else description
     problems = _validate_fields(new_name, new_description)
+    if min_deliberation_hours is not None and not 0 <= min_deliberation_hours <= MAX_DELIBERATION:
+        problems["min_deliberation_hours"] = (
+            f"Use a number of hours from 0 to {MAX_DELIBERATION} (90 days)."
+        )
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     community.name = new_name.strip()
     community.description = new_description.strip()
+    if min_deliberation_hours is not None:
+        community.min_deliberation_hours = min_deliberation_hours
     db.flush()
     return community
+
+
+def categories(db: Session, community: Community, *, archived: bool = False) -> list[Category]:
+    """The community's categories in their order; archived ones only when asked for."""
+    query = select(Category).where(Category.community_id == community.id)
+    if not archived:
+        query = query.where(Category.archived_at.is_(None))
+    return list(db.scalars(query.order_by(Category.position, Category.id)))
+
+
+def categories_of(db: Session, communities: list[Community]) -> dict[int, list[Category]]:
+    """Active categories of several communities in one query (for lists)."""
+    grouped: dict[int, list[Category]] = {c.id: [] for c in communities}
+    for category in db.scalars(
+        select(Category)
+        .where(Category.community_id.in_(grouped), Category.archived_at.is_(None))
+        .order_by(Category.position, Category.id)
+    ):
+        grouped[category.community_id].append(category)
+    return grouped
+
+
+def _category_slug(db: Session, community: Community, name: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "category"
+    slug, n = base, 1
+    while db.scalar(
+        select(Category.id).where(Category.community_id == community.id, Category.slug == slug)
+    ):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _category_problems(name: str, description: str) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not 2 <= len(name.strip()) <= 80:
+        problems["name"] = "Use 2 to 80 characters."
+    if len(description.strip()) > 300:
+        problems["description"] = "Use at most 300 characters."
+    return problems
+
+
+def add_category(
+    db: Session, *, actor: User | None, community: Community, name: str, description: str = ""
+) -> Category:
+    """Moderators add a category at the end of the list; its address is made from the name."""
+    permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
+    problems = _category_problems(name, description)
+    if not problems and any(
+        c.name.lower() == name.strip().lower() for c in categories(db, community, archived=True)
+    ):
+        problems["name"] = "There is a category with this name already."
+    if problems:
+        raise ValidationFailed("The category was not added.", fields=problems)
+    position = db.scalar(
+        select(func.coalesce(func.max(Category.position), 0)).where(
+            Category.community_id == community.id
+        )
+    )
+    category = Category(
+        community_id=community.id,
+        slug=_category_slug(db, community, name),
+        name=name.strip(),
+        description=description.strip(),
+        position=(position or 0) + 1,
+    )
+    db.add(category)
+    db.flush()
+    return category
+
+
+def get_category(db: Session, community: Community, slug: str) -> Category:
+    category = db.scalar(
+        select(Category).where(Category.community_id == community.id, Category.slug == slug)
+    )
+    if category is None:
+        raise NotFound("There is no such category.")
+    return category
+
+
+def update_category(
+    db: Session,
+    *,
+    actor: User | None,
+    community: Community,
+    category: Category,
+    name: str | None = None,
+    description: str | None = None,
+    archived: bool | None = None,
+    now: datetime,
+) -> Category:
+    """Rename, describe, archive or restore a category (its address stays the same)."""
+    permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
+    new_name = category.name if name is None else name
+    new_description = category.description if description is None else description
+    problems = _category_problems(new_name, new_description)
+    if problems:
+        raise ValidationFailed("The category was not changed.", fields=problems)
+    category.name = new_name.strip()
+    category.description = new_description.strip()
+    if archived is not None:
+        category.archived_at = (category.archived_at or now) if archived else None
+    db.flush()
+    return category
 
 
 def membership_of(db: Session, community: Community, user: User | None) -> Membership | None:
@@ -168,10 +292,11 @@ def _add_member(
     reason: str = "",
 ) -> Membership:
     membership = Membership(community_id=community.id, user_id=user.id, role=role, joined_at=now)
-    db.add(membership)
     try:
-        # A savepoint, so that a double click's second insert fails alone.
+        # A savepoint, so that a double click's second insert fails alone. The row is added
+        # inside it: begin_nested() flushes what is pending *before* the savepoint starts.
         with db.begin_nested():
+            db.add(membership)
             db.flush()
     except IntegrityError:
         raise Conflict("You are a member of this community already.") from None
@@ -199,6 +324,12 @@ def join(db: Session, *, actor: User | None, community: Community, now: datetime
 
 
 def _moderator_count(db: Session, community: Community) -> int:
+    """Moderators of the community, counted under a lock on its row until the transaction ends.
+
+    Without the lock two moderators leaving (or demoting each other) at once could each see
+    the other one still there. SQLite ignores FOR UPDATE; its writers are serialized anyway.
+    """
+    db.execute(select(Community.id).where(Community.id == community.id).with_for_update())
     return (
         db.scalar(
             select(func.count(Membership.id)).where(

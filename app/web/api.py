@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.errors import ValidationFailed
 
 API_PREFIX = "/api/v1"
+MAX_ID = 2**63 - 1
 
 
 class ErrorDetail(BaseModel):
@@ -63,7 +64,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise ValidationFailed(
             "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
         ) from None
-    if value < 0:
+    # Ids are 64-bit at most; a larger number would overflow the database driver.
+    if not 0 <= value <= MAX_ID:
         raise ValidationFailed("The cursor is not valid.", fields={"cursor": "Out of range."})
     return value
 

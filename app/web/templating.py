@@ -66,8 +66,13 @@ def _ago(value: datetime | None) -> str:
     seconds = int((utcnow() - value).total_seconds())
     if seconds < 60:
         return "just now"
-    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"),
-                       (3600, "hour"), (60, "minute")):  # fmt: skip
+    for size, unit in (
+        (86400 * 365, "year"),
+        (86400 * 30, "month"),
+        (86400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ):
         if seconds >= size:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''} ago"

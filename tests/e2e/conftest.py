@@ -71,8 +71,19 @@ def live_server(make_database_url) -> Iterator[str]:
         "NORMSFORUM_ARGON2_MEMORY_COST_KIB": "8",
         "NORMSFORUM_ARGON2_PARALLELISM": "1",
     }
-    command = [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app_factory",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 30

@@ -1,4 +1,4 @@
-"""The first journey of a new fan: register, sign in, join the demo community, see it on the profile."""
+"""A new fan registers, signs in, joins the demo community and sees it on their profile."""
 
 from __future__ import annotations
 

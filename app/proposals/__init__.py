@@ -1,0 +1,1 @@
+"""Proposals: drafted norms, revisions and diffs, co-authors, lifecycle, search, follows."""

@@ -1,0 +1,381 @@
+"""JSON API of proposals: list and search, create, read, edit, lifecycle, revisions and diffs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.communities import service as communities_service
+from app.db import utcnow
+from app.errors import ValidationFailed
+from app.proposals import service
+from app.proposals.models import Proposal, Revision
+from app.proposals.schemas import (
+    AuthorOut,
+    CoauthorBody,
+    DiffOut,
+    DiffPieceOut,
+    FieldDiffOut,
+    FollowOut,
+    LockBody,
+    ProposalCreate,
+    ProposalList,
+    ProposalOut,
+    ProposalSummaryOut,
+    ProposalUpdate,
+    RevisionList,
+    RevisionOut,
+    WithdrawBody,
+)
+from app.web.api import COMMON_ERRORS, Cursor, Limit, error_responses
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+
+router = APIRouter(tags=["proposals"], responses=COMMON_ERRORS)
+NOT_FOUND = error_responses(404)
+CHANGES = error_responses(404, 409)
+
+
+def proposal_url(request: Request, proposal: Proposal) -> str:
+    return str(
+        request.url_for("proposal", slug=proposal.community.slug, proposal_id=str(proposal.id))
+    )
+
+
+def proposal_out(request: Request, db: Session, proposal: Proposal) -> ProposalOut:
+    return ProposalOut(
+        id=proposal.id,
+        community=proposal.community.slug,
+        url=proposal_url(request, proposal),
+        title=proposal.title,
+        summary=proposal.summary,
+        rationale=proposal.rationale,
+        norm_text=proposal.norm_text,
+        category=proposal.category.slug if proposal.category else None,
+        tags=proposal.tag_names,
+        kind=proposal.kind,
+        target_clause=proposal.target_clause,
+        state=proposal.state,
+        current_revision=proposal.revision_number,
+        authors=[
+            AuthorOut(username=a.user.username, display_name=a.user.display_name, role=a.role)
+            for a in service.authors(db, proposal)
+        ],
+        locked=proposal.locked_at is not None,
+        created_at=proposal.created_at,
+        published_at=proposal.published_at,
+        voting_may_open_at=proposal.voting_may_open_at,
+        withdrawn_at=proposal.withdrawn_at,
+        last_activity_at=proposal.last_activity_at,
+    )
+
+
+def summary_out(request: Request, proposal: Proposal) -> ProposalSummaryOut:
+    return ProposalSummaryOut(
+        id=proposal.id,
+        url=proposal_url(request, proposal),
+        title=proposal.title,
+        summary=proposal.summary,
+        category=proposal.category.slug if proposal.category else None,
+        tags=proposal.tag_names,
+        state=proposal.state,
+        current_revision=proposal.revision_number,
+        published_at=proposal.published_at,
+        voting_may_open_at=proposal.voting_may_open_at,
+        last_activity_at=proposal.last_activity_at,
+    )
+
+
+def revision_out(revision: Revision) -> RevisionOut:
+    return RevisionOut(
+        number=revision.number,
+        title=revision.title,
+        summary=revision.summary,
+        rationale=revision.rationale,
+        norm_text=revision.norm_text,
+        message=revision.message,
+        author=revision.author.username if revision.author else None,
+        created_at=revision.created_at,
+    )
+
+
+@router.get(
+    "/communities/{slug}/proposals",
+    response_model=ProposalList,
+    summary="List and search a community's proposals",
+    responses=NOT_FOUND,
+)
+def list_proposals(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    state: Annotated[str, Query(max_length=32)] = "",
+    category: Annotated[str, Query(max_length=100)] = "",
+    tag: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=200, description="Full-text search")] = "",
+    sort: Annotated[str, Query(max_length=16, description="newest, active or closing")] = "",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> ProposalList:
+    community = communities_service.get_community(db, slug)
+    filters = service.check_filter(
+        {"state": state, "category": category, "tag": tag, "q": q, "sort": sort}
+    )
+    page = service.list_proposals(
+        db, community=community, viewer=user, filters=filters, limit=limit, cursor=cursor
+    )
+    return ProposalList(
+        items=[summary_out(request, p) for p in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post(
+    "/communities/{slug}/proposals",
+    response_model=ProposalOut,
+    status_code=201,
+    summary="Draft a proposal (members)",
+    responses=NOT_FOUND,
+)
+def create_proposal(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, body: ProposalCreate
+) -> ProposalOut:
+    community = communities_service.get_community(db, slug)
+    values = service.ProposalDraft(
+        title=body.title,
+        summary=body.summary,
+        rationale=body.rationale,
+        norm_text=body.norm_text,
+        category=body.category,
+        tags=service.parse_tags(body.tags),
+        kind=body.kind,
+        target_clause=body.target_clause,
+    )
+    proposal = service.create_proposal(
+        db, actor=user, community=community, values=values, now=utcnow()
+    )
+    return proposal_out(request, db, proposal)
+
+
+@router.get(
+    "/proposals/{proposal_id}",
+    response_model=ProposalOut,
+    summary="One proposal",
+    responses=NOT_FOUND,
+)
+def get_proposal(
+    request: Request, db: SessionDep, user: OptionalUser, proposal_id: int
+) -> ProposalOut:
+    return proposal_out(request, db, service.get_proposal(db, proposal_id, viewer=user))
+
+
+def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpdate) -> None:
+    text_given = any(
+        value is not None for value in (body.title, body.summary, body.rationale, body.norm_text)
+    )
+    metadata_only = not text_given and (body.category is not None or body.tags is not None)
+    is_author = user.id in service.author_ids(db, proposal)
+    if metadata_only and not is_author:
+        service.moderate_metadata(
+            db,
+            actor=user,
+            proposal=proposal,
+            category=body.category if body.category is not None else _category(proposal),
+            tags=service.parse_tags(body.tags) if body.tags is not None else proposal.tag_names,
+            now=utcnow(),
+        )
+        return
+    if body.base_revision is None:
+        raise ValidationFailed(
+            "Say which revision the edit started from.",
+            fields={"base_revision": "Required: the current_revision you edited."},
+        )
+    values = service.ProposalDraft(
+        title=body.title if body.title is not None else proposal.title,
+        summary=body.summary if body.summary is not None else proposal.summary,
+        rationale=body.rationale if body.rationale is not None else proposal.rationale,
+        norm_text=body.norm_text if body.norm_text is not None else proposal.norm_text,
+        category=body.category if body.category is not None else _category(proposal),
+        tags=service.parse_tags(body.tags) if body.tags is not None else proposal.tag_names,
+    )
+    service.edit_proposal(
+        db,
+        actor=user,
+        proposal=proposal,
+        base_revision=body.base_revision,
+        values=values,
+        message=body.message,
+        now=utcnow(),
+    )
+
+
+def _category(proposal: Proposal) -> str:
+    return proposal.category.slug if proposal.category else ""
+
+
+@router.patch(
+    "/proposals/{proposal_id}",
+    response_model=ProposalOut,
+    summary="Edit a proposal (authors: text, making a revision; moderators: category and tags)",
+    responses=CHANGES,
+)
+def update_proposal(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: ProposalUpdate
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    _apply_update(db, user, proposal, body)
+    return proposal_out(request, db, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/publish",
+    response_model=ProposalOut,
+    summary="Publish a draft for deliberation",
+    responses=CHANGES,
+)
+def publish(request: Request, db: SessionDep, user: CurrentUser, proposal_id: int) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    return proposal_out(
+        request, db, service.publish(db, actor=user, proposal=proposal, now=utcnow())
+    )
+
+
+@router.post(
+    "/proposals/{proposal_id}/withdraw",
+    response_model=ProposalOut,
+    summary="Withdraw a proposal (its author)",
+    responses=CHANGES,
+)
+def withdraw(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: WithdrawBody
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.withdraw(db, actor=user, proposal=proposal, reason=body.reason, now=utcnow())
+    return proposal_out(request, db, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/lock",
+    response_model=ProposalOut,
+    summary="Lock a proposal against edits (moderators)",
+    responses=CHANGES,
+)
+def lock(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: LockBody
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.set_locked(
+        db, actor=user, proposal=proposal, locked=True, reason=body.reason, now=utcnow()
+    )
+    return proposal_out(request, db, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/unlock",
+    response_model=ProposalOut,
+    summary="Unlock a proposal (moderators)",
+    responses=CHANGES,
+)
+def unlock(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: LockBody
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.set_locked(
+        db, actor=user, proposal=proposal, locked=False, reason=body.reason, now=utcnow()
+    )
+    return proposal_out(request, db, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/coauthors",
+    response_model=ProposalOut,
+    status_code=201,
+    summary="Invite a member as co-author (the author)",
+    responses=CHANGES,
+)
+def add_coauthor(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: CoauthorBody
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.add_coauthor(db, actor=user, proposal=proposal, username=body.username, now=utcnow())
+    return proposal_out(request, db, proposal)
+
+
+@router.delete(
+    "/proposals/{proposal_id}/coauthors/{username}",
+    response_model=ProposalOut,
+    summary="Remove a co-author (the author), or step down (the co-author)",
+    responses=CHANGES,
+)
+def remove_coauthor(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, username: str
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.remove_coauthor(db, actor=user, proposal=proposal, username=username, now=utcnow())
+    return proposal_out(request, db, proposal)
+
+
+@router.put(
+    "/proposals/{proposal_id}/follow",
+    response_model=FollowOut,
+    summary="Follow a proposal",
+    responses=NOT_FOUND,
+)
+def follow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.follow(db, actor=user, proposal=proposal, now=utcnow())
+    return FollowOut(following=True, followers=service.follower_count(db, proposal))
+
+
+@router.delete(
+    "/proposals/{proposal_id}/follow",
+    response_model=FollowOut,
+    summary="Stop following a proposal",
+    responses=NOT_FOUND,
+)
+def unfollow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.unfollow(db, actor=user, proposal=proposal)
+    return FollowOut(following=False, followers=service.follower_count(db, proposal))
+
+
+@router.get(
+    "/proposals/{proposal_id}/revisions",
+    response_model=RevisionList,
+    summary="Every revision of a proposal, newest first",
+    responses=NOT_FOUND,
+)
+def list_revisions(db: SessionDep, user: OptionalUser, proposal_id: int) -> RevisionList:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    return RevisionList(items=[revision_out(r) for r in service.revisions(db, proposal)])
+
+
+@router.get(
+    "/proposals/{proposal_id}/diff",
+    response_model=DiffOut,
+    summary="Word-level differences between two revisions",
+    responses=NOT_FOUND,
+)
+def diff(
+    db: SessionDep,
+    user: OptionalUser,
+    proposal_id: int,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+) -> DiffOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    result = service.compare(db, proposal, from_, to)
+    return DiffOut(
+        from_revision=from_,
+        to_revision=to,
+        fields=[
+            FieldDiffOut(
+                field=f.name,
+                changed=f.changed,
+                pieces=[DiffPieceOut(op=p.op, text=p.text) for p in f.pieces],
+            )
+            for f in result.fields
+        ],
+    )

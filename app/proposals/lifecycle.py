@@ -1,0 +1,42 @@
+"""The proposal state machine: which state may follow which, and what each state allows."""
+
+from __future__ import annotations
+
+from app.errors import Conflict
+from app.proposals.models import ProposalState as S
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.draft: frozenset({S.deliberation, S.withdrawn}),
+    S.deliberation: frozenset({S.voting, S.withdrawn}),
+    # A poll ends passed or rejected; the author may still withdraw while it runs.
+    S.voting: frozenset({S.passed, S.rejected, S.withdrawn}),
+    # A moderator ratifies, or returns the proposal to deliberation with reasons.
+    S.passed: frozenset({S.ratified, S.deliberation}),
+    S.rejected: frozenset(),
+    S.withdrawn: frozenset(),
+    S.ratified: frozenset(),
+}
+
+#: States in which authors may change the text.
+EDITABLE = frozenset({S.draft, S.deliberation})
+#: States that nobody leaves.
+FINAL = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+
+EXPLANATIONS = {
+    S.draft: "only its authors can see it",
+    S.deliberation: "open for discussion",
+    S.voting: "the community is polling on it",
+    S.passed: "waiting for a moderator to ratify it",
+    S.rejected: "the poll did not pass",
+    S.withdrawn: "its authors withdrew it",
+    S.ratified: "part of the published guidelines",
+}
+
+
+def can_move(current: S, target: S) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def ensure_can_move(current: S, target: S) -> None:
+    if not can_move(current, target):
+        raise Conflict(f"A proposal in {current.value} cannot move to {target.value}.")

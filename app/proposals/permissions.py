@@ -1,0 +1,55 @@
+"""Who may see and change a proposal; the service calls these for HTML and API alike."""
+
+from __future__ import annotations
+
+from app.accounts.models import User
+from app.communities import permissions as community_permissions
+from app.communities.models import Membership
+from app.errors import Conflict, NotFound, PermissionDenied
+from app.proposals import lifecycle
+from app.proposals.models import Proposal, ProposalState
+
+
+def is_author(actor: User | None, author_ids: set[int]) -> bool:
+    return actor is not None and actor.id in author_ids
+
+
+def ensure_can_view(actor: User | None, proposal: Proposal, author_ids: set[int]) -> None:
+    # A draft someone else may not see looks exactly like a missing proposal.
+    if proposal.state == ProposalState.draft and not is_author(actor, author_ids):
+        raise NotFound("There is no such proposal.")
+
+
+def ensure_member(actor: User | None, membership: Membership | None) -> User:
+    user = community_permissions.require_user(actor)
+    if membership is None:
+        raise PermissionDenied("Join this community to write proposals.")
+    return user
+
+
+def ensure_can_edit_text(actor: User | None, proposal: Proposal, author_ids: set[int]) -> User:
+    user = community_permissions.require_user(actor)
+    if not is_author(user, author_ids):
+        raise PermissionDenied("Only the proposal's authors may edit it.")
+    if proposal.state not in lifecycle.EDITABLE:
+        raise Conflict(
+            f"This proposal is {proposal.state.value}; its text can no longer be edited."
+        )
+    if proposal.locked_at is not None:
+        raise Conflict("A moderator locked this proposal; it cannot be edited now.")
+    return user
+
+
+def ensure_is_original_author(actor: User | None, proposal: Proposal, what: str) -> User:
+    user = community_permissions.require_user(actor)
+    if proposal.author_id != user.id:
+        raise PermissionDenied(f"Only the proposal's author may {what}.")
+    return user
+
+
+def ensure_can_moderate(actor: User | None, membership: Membership | None) -> User:
+    return community_permissions.ensure_can_moderate(actor, membership)
+
+
+def can_moderate(actor: User | None, membership: Membership | None) -> bool:
+    return community_permissions.is_moderator(actor, membership)

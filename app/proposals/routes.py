@@ -1,0 +1,510 @@
+"""HTML pages of proposals: the list with live filters, the form, the page, revisions and diffs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from app.accounts.models import User
+from app.communities import service as communities_service
+from app.communities.models import Community
+from app.db import utcnow
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.proposals import lifecycle, service
+from app.proposals import permissions as perms
+from app.proposals.models import Proposal, ProposalState
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.responses import see_other
+from app.web.templating import render
+
+router = APIRouter(tags=["proposals"])
+
+FormStr = Annotated[str, Form()]
+PAGE_SIZE = 20
+
+
+def _url(proposal: Proposal, suffix: str = "") -> str:
+    return f"/c/{proposal.community.slug}/proposals/{proposal.id}{suffix}"
+
+
+@router.get("/c/{slug}/proposals", name="proposals")
+def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
+    community = communities_service.get_community(db, slug)
+    raw = {k: request.query_params.get(k, "") for k in ("state", "category", "tag", "q", "sort")}
+    errors: dict[str, str] = {}
+    try:
+        filters = service.check_filter(raw)
+        page = service.list_proposals(
+            db,
+            community=community,
+            viewer=user,
+            filters=filters,
+            limit=PAGE_SIZE,
+            cursor=request.query_params.get("cursor"),
+        )
+    except ValidationFailed as exc:
+        errors = exc.fields
+        filters = service.ProposalFilter()
+        page = service.ProposalPage([], None)
+    next_query = None
+    if page.next_cursor:
+        params = {k: v for k, v in raw.items() if v}
+        params["cursor"] = page.next_cursor
+        next_query = request.url.include_query_params(**params).query
+    return render(
+        request,
+        "proposals/list.html",
+        {
+            "community": community,
+            "membership": communities_service.membership_of(db, community, user),
+            "categories": communities_service.categories(db, community),
+            "values": raw,
+            "errors": errors,
+            "filters": filters,
+            "page": page,
+            "next_query": next_query,
+            "states": [s for s in ProposalState if user is not None or s != ProposalState.draft],
+            "sorts": [
+                ("newest", "Newest"),
+                ("active", "Recently active"),
+                ("closing", "Closing soon"),
+            ],
+        },
+        status_code=422 if errors else 200,
+        block="results",
+    )
+
+
+def _form_values(
+    title: str, summary: str, rationale: str, norm_text: str, category: str, tags: str, kind: str
+) -> service.ProposalDraft:
+    return service.ProposalDraft(
+        title=title,
+        summary=summary,
+        rationale=rationale,
+        norm_text=norm_text,
+        category=category,
+        tags=service.parse_tags(tags),
+        kind=kind or "new",
+    )
+
+
+def _form_page(
+    request: Request,
+    db: SessionDep,
+    community: Community,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    proposal: Proposal | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+    stale_diff: object = None,
+) -> Response:
+    return render(
+        request,
+        "proposals/form.html",
+        {
+            "community": community,
+            "categories": communities_service.categories(db, community),
+            "proposal": proposal,
+            "values": values,
+            "errors": errors,
+            "message": message,
+            "stale_diff": stale_diff,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/c/{slug}/proposals/new", name="new_proposal")
+def new_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    community = communities_service.get_community(db, slug)
+    perms.ensure_member(user, communities_service.membership_of(db, community, user))
+    return _form_page(request, db, community, values={"kind": "new"}, errors={})
+
+
+@router.post("/c/{slug}/proposals/new")
+def create(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    title: FormStr = "",
+    summary: FormStr = "",
+    rationale: FormStr = "",
+    norm_text: FormStr = "",
+    category: FormStr = "",
+    tags: FormStr = "",
+    kind: FormStr = "new",
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    typed = {
+        "title": title,
+        "summary": summary,
+        "rationale": rationale,
+        "norm_text": norm_text,
+        "category": category,
+        "tags": tags,
+        "kind": kind,
+    }
+    try:
+        proposal = service.create_proposal(
+            db,
+            actor=user,
+            community=community,
+            values=_form_values(title, summary, rationale, norm_text, category, tags, kind),
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        return _form_page(
+            request,
+            db,
+            community,
+            values=typed,
+            errors=exc.fields,
+            message=exc.message,
+            status_code=422,
+        )
+    return see_other(
+        request, _url(proposal), message="Draft saved. Only you and your co-authors can see it."
+    )
+
+
+def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> dict[str, object]:
+    membership = communities_service.membership_of(db, proposal.community, user)
+    author_ids = service.author_ids(db, proposal)
+    is_author = perms.is_author(user, author_ids)
+    return {
+        "community": proposal.community,
+        "proposal": proposal,
+        "authors": service.authors(db, proposal),
+        "is_author": is_author,
+        "is_original_author": user is not None and proposal.author_id == user.id,
+        "can_edit": is_author
+        and proposal.state in lifecycle.EDITABLE
+        and proposal.locked_at is None,
+        "can_moderate": perms.can_moderate(user, membership),
+        "can_withdraw": user is not None
+        and proposal.author_id == user.id
+        and lifecycle.can_move(proposal.state, ProposalState.withdrawn),
+        "following": service.is_following(db, proposal, user),
+        "followers": service.follower_count(db, proposal),
+        "revisions": service.revisions(db, proposal),
+        "timeline": service.timeline(db, proposal),
+        "categories": communities_service.categories(db, proposal.community),
+        "explanation": lifecycle.EXPLANATIONS[proposal.state],
+        "errors": {},
+        "values": {},
+    }
+
+
+def _proposal_page(
+    request: Request,
+    db: SessionDep,
+    proposal: Proposal,
+    user: User | None,
+    *,
+    status_code: int = 200,
+    **extra: object,
+) -> Response:
+    context = {**_proposal_context(db, proposal, user), **extra}
+    return render(request, "proposals/proposal.html", context, status_code=status_code)
+
+
+@router.get("/c/{slug}/proposals/{proposal_id}", name="proposal")
+def proposal_page(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: int
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    proposal = service.get_in_community(db, community, proposal_id, viewer=user)
+    return _proposal_page(request, db, proposal, user)
+
+
+@router.get("/c/{slug}/proposals/{proposal_id}/edit", name="edit_proposal")
+def edit_form(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: int
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    proposal = service.get_in_community(db, community, proposal_id, viewer=user)
+    perms.ensure_can_edit_text(user, proposal, service.author_ids(db, proposal))
+    values = {
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "rationale": proposal.rationale,
+        "norm_text": proposal.norm_text,
+        "category": proposal.category.slug if proposal.category else "",
+        "tags": ", ".join(proposal.tag_names),
+        "kind": proposal.kind.value,
+        "base_revision": str(proposal.revision_number),
+    }
+    return _form_page(request, db, community, values=values, errors={}, proposal=proposal)
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/edit")
+def edit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    title: FormStr = "",
+    summary: FormStr = "",
+    rationale: FormStr = "",
+    norm_text: FormStr = "",
+    category: FormStr = "",
+    tags: FormStr = "",
+    message: FormStr = "",
+    base_revision: FormStr = "",
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    proposal = service.get_in_community(db, community, proposal_id, viewer=user)
+    typed = {
+        "title": title,
+        "summary": summary,
+        "rationale": rationale,
+        "norm_text": norm_text,
+        "category": category,
+        "tags": tags,
+        "message": message,
+        "kind": proposal.kind.value,
+        "base_revision": base_revision,
+    }
+    try:
+        service.edit_proposal(
+            db,
+            actor=user,
+            proposal=proposal,
+            base_revision=int(base_revision) if base_revision.isdigit() else -1,
+            values=_form_values(title, summary, rationale, norm_text, category, tags, "new"),
+            message=message,
+            now=utcnow(),
+        )
+    except service.StaleRevision as exc:
+        # Keep what they typed; show what changed since, and let them save on top of it.
+        stale = (
+            service.compare(db, proposal, int(base_revision or 1), exc.current)
+            if (base_revision.isdigit() and 1 <= int(base_revision) < exc.current)
+            else None
+        )
+        typed["base_revision"] = str(exc.current)
+        return _form_page(
+            request,
+            db,
+            community,
+            values=typed,
+            errors={},
+            proposal=proposal,
+            message=exc.message,
+            status_code=409,
+            stale_diff=stale,
+        )
+    except ValidationFailed as exc:
+        return _form_page(
+            request,
+            db,
+            community,
+            values=typed,
+            errors=exc.fields,
+            proposal=proposal,
+            message=exc.message,
+            status_code=422,
+        )
+    return see_other(request, _url(proposal), message="Saved as a new revision.")
+
+
+def _action(
+    request: Request, proposal: Proposal, run: object, success: str, level: str = "success"
+) -> Response:
+    """Run a lifecycle action; a refusal comes back as a message on the proposal page."""
+    try:
+        run()  # type: ignore[operator]
+    except (Conflict, ValidationFailed) as exc:
+        detail = " ".join(exc.fields.values()) if exc.fields else ""
+        return see_other(
+            request, _url(proposal), message=f"{exc.message} {detail}".strip(), level="error"
+        )
+    return see_other(
+        request, _url(proposal), message=success, level="info" if level == "info" else "success"
+    )
+
+
+def _load(db: SessionDep, user: User, slug: str, proposal_id: int) -> Proposal:
+    community = communities_service.get_community(db, slug)
+    return service.get_in_community(db, community, proposal_id, viewer=user)
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/publish", name="publish_proposal")
+def publish(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: int
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    return _action(
+        request,
+        proposal,
+        lambda: service.publish(db, actor=user, proposal=proposal, now=utcnow()),
+        "Published: the community can now read and discuss it.",
+    )
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/withdraw", name="withdraw_proposal")
+def withdraw(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    reason: FormStr = "",
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    return _action(
+        request,
+        proposal,
+        lambda: service.withdraw(db, actor=user, proposal=proposal, reason=reason, now=utcnow()),
+        "Withdrawn. The proposal stays readable, marked as withdrawn.",
+        "info",
+    )
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/coauthors", name="add_coauthor")
+def add_coauthor(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    username: FormStr = "",
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    try:
+        coauthor = service.add_coauthor(
+            db, actor=user, proposal=proposal, username=username, now=utcnow()
+        )
+    except ValidationFailed as exc:
+        return _proposal_page(
+            request,
+            db,
+            proposal,
+            user,
+            status_code=422,
+            errors=exc.fields,
+            values={"username": username},
+        )
+    except Conflict as exc:
+        return see_other(request, _url(proposal), message=exc.message, level="error")
+    return see_other(
+        request, _url(proposal), message=f"{coauthor.user.display_name} is now a co-author."
+    )
+
+
+@router.post(
+    "/c/{slug}/proposals/{proposal_id}/coauthors/{username}/remove", name="remove_coauthor"
+)
+def remove_coauthor(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    username: str,
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    service.remove_coauthor(db, actor=user, proposal=proposal, username=username, now=utcnow())
+    return see_other(request, _url(proposal), message="Co-author removed.", level="info")
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/follow", name="follow_proposal")
+def follow(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    following: FormStr = "1",
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    if following == "0":
+        service.unfollow(db, actor=user, proposal=proposal)
+    else:
+        service.follow(db, actor=user, proposal=proposal, now=utcnow())
+    context = _proposal_context(db, proposal, user)
+    if request.headers.get("hx-request") == "true":
+        return render(request, "proposals/proposal.html", context, block="follow")
+    message = "You follow this proposal." if following != "0" else "You stopped following it."
+    return see_other(request, _url(proposal), message=message)
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/moderate", name="moderate_proposal")
+def moderate(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: int,
+    category: FormStr = "",
+    tags: FormStr = "",
+    lock: FormStr = "",
+    reason: FormStr = "",
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    now = utcnow()
+    try:
+        service.moderate_metadata(
+            db,
+            actor=user,
+            proposal=proposal,
+            category=category,
+            tags=service.parse_tags(tags),
+            now=now,
+            lock={"lock": True, "unlock": False}.get(lock),
+            reason=reason,
+        )
+    except ValidationFailed as exc:
+        return _proposal_page(
+            request,
+            db,
+            proposal,
+            user,
+            status_code=422,
+            moderation_errors=exc.fields,
+            moderation_values={"category": category, "tags": tags, "lock": lock, "reason": reason},
+        )
+    return see_other(request, _url(proposal), message="Moderation saved.")
+
+
+@router.get("/c/{slug}/proposals/{proposal_id}/revisions", name="proposal_revisions")
+def revisions_page(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: int
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    proposal = service.get_in_community(db, community, proposal_id, viewer=user)
+    revisions = service.revisions(db, proposal)
+    newest = revisions[0].number
+    error = None
+    comparison = None
+    raw_from = request.query_params.get("from", str(max(1, newest - 1)))
+    raw_to = request.query_params.get("to", str(newest))
+    try:
+        old, new = int(raw_from), int(raw_to)
+        comparison = service.compare(db, proposal, old, new)
+    except ValueError:
+        error = "Choose two revision numbers."
+    except DomainError as exc:
+        error = exc.message
+    return render(
+        request,
+        "proposals/revisions.html",
+        {
+            "community": community,
+            "proposal": proposal,
+            "revisions": revisions,
+            "comparison": comparison,
+            "compare_error": error,
+            "from_number": raw_from,
+            "to_number": raw_to,
+        },
+        status_code=200 if error is None else 422,
+        block="comparison",
+    )

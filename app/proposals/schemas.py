@@ -1,0 +1,136 @@
+"""JSON shapes of the proposals API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.proposals.models import ProposalKind, ProposalState
+
+EXAMPLE_NORM = (
+    "Sexualised depictions of the character are not accepted in works shared in this community."
+)
+
+
+class AuthorOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+
+
+class ProposalOut(BaseModel):
+    id: int
+    community: str
+    url: str
+    title: str
+    summary: str
+    rationale: str
+    norm_text: str
+    category: str | None
+    tags: list[str]
+    kind: ProposalKind
+    target_clause: str | None
+    state: ProposalState
+    current_revision: int
+    authors: list[AuthorOut]
+    locked: bool
+    created_at: datetime
+    published_at: datetime | None
+    voting_may_open_at: datetime | None
+    withdrawn_at: datetime | None
+    last_activity_at: datetime
+
+
+class ProposalSummaryOut(BaseModel):
+    id: int
+    url: str
+    title: str
+    summary: str
+    category: str | None
+    tags: list[str]
+    state: ProposalState
+    current_revision: int
+    published_at: datetime | None
+    voting_may_open_at: datetime | None
+    last_activity_at: datetime
+
+
+class ProposalList(BaseModel):
+    items: list[ProposalSummaryOut]
+    next_cursor: str | None
+
+
+class ProposalCreate(BaseModel):
+    title: str = Field(max_length=1000, examples=["No sexualised depictions of the character"])
+    summary: str = Field(default="", max_length=5000)
+    rationale: str = Field(default="", max_length=100_000)
+    norm_text: str = Field(default="", max_length=100_000, examples=[EXAMPLE_NORM])
+    category: str = Field(default="", max_length=100, examples=["depiction-and-age"])
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    kind: str = Field(default="new", max_length=16)
+    target_clause: str = Field(default="", max_length=16)
+
+
+class ProposalUpdate(BaseModel):
+    """Fields left out keep their current value; text edits need `base_revision`."""
+
+    base_revision: int | None = Field(
+        default=None, description="The revision the edit started from (required for text)."
+    )
+    title: str | None = Field(default=None, max_length=1000)
+    summary: str | None = Field(default=None, max_length=5000)
+    rationale: str | None = Field(default=None, max_length=100_000)
+    norm_text: str | None = Field(default=None, max_length=100_000)
+    category: str | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    message: str = Field(default="", max_length=1000, description="What changed, and why.")
+
+
+class WithdrawBody(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class LockBody(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class CoauthorBody(BaseModel):
+    username: str = Field(max_length=64)
+
+
+class RevisionOut(BaseModel):
+    number: int
+    title: str
+    summary: str
+    rationale: str
+    norm_text: str
+    message: str
+    author: str | None
+    created_at: datetime
+
+
+class RevisionList(BaseModel):
+    items: list[RevisionOut]
+
+
+class DiffPieceOut(BaseModel):
+    op: str = Field(examples=["insert"])
+    text: str
+
+
+class FieldDiffOut(BaseModel):
+    field: str
+    changed: bool
+    pieces: list[DiffPieceOut]
+
+
+class DiffOut(BaseModel):
+    from_revision: int
+    to_revision: int
+    fields: list[FieldDiffOut]
+
+
+class FollowOut(BaseModel):
+    following: bool
+    followers: int

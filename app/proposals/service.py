@@ -1,0 +1,721 @@
+"""Proposals: write, revise and compare, publish and withdraw, co-author, follow, list, search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import paging
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.communities import permissions as community_permissions
+from app.communities import service as communities_service
+from app.communities.models import Category, Community
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.proposals import diff as word_diff
+from app.proposals import lifecycle
+from app.proposals import permissions as perms
+from app.proposals.models import (
+    AuthorRole,
+    EventKind,
+    Follow,
+    Proposal,
+    ProposalAuthor,
+    ProposalEvent,
+    ProposalKind,
+    ProposalState,
+    ProposalTag,
+    Revision,
+)
+
+TITLE_MIN, TITLE_MAX = 3, 140
+SUMMARY_MAX = 500
+TEXT_MAX = 20_000
+MESSAGE_MAX = 300
+TAG_MAX, TAGS_MAX = 32, 10
+TAG_RE = re.compile(r"^[\w][\w-]*$")
+TEXT_FIELDS = ("title", "summary", "norm_text", "rationale")
+FIELD_LABELS = {
+    "title": "Title",
+    "summary": "Summary",
+    "norm_text": "Norm text",
+    "rationale": "Rationale",
+}
+
+Sort = Literal["newest", "active", "closing"]
+SORTS: tuple[Sort, ...] = ("newest", "active", "closing")
+
+
+class StaleRevision(Conflict):
+    """The edit was based on an older revision than the current one."""
+
+    code = "stale_revision"
+
+    def __init__(self, current: int) -> None:
+        super().__init__(
+            f"Someone saved a newer version (revision {current}) while you were editing. "
+            "Your text is kept below: compare it with the current version and save again."
+        )
+        self.current = current
+
+
+@dataclass
+class ProposalDraft:
+    """What a person typed into the proposal form."""
+
+    title: str = ""
+    summary: str = ""
+    rationale: str = ""
+    norm_text: str = ""
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    kind: str = ProposalKind.new.value
+    target_clause: str = ""
+
+
+def parse_tags(raw: str | list[str]) -> list[str]:
+    """Tags from a comma-separated string or a list: lower-case, spaces become '-'."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    tags: list[str] = []
+    for item in items:
+        tag = re.sub(r"\s+", "-", item.strip().lower().lstrip("#"))
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _check_text(values: ProposalDraft, problems: dict[str, str]) -> None:
+    title = values.title.strip()
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        problems["title"] = f"Use {TITLE_MIN} to {TITLE_MAX} characters."
+    if len(values.summary.strip()) > SUMMARY_MAX:
+        problems["summary"] = f"Use at most {SUMMARY_MAX} characters."
+    for name in ("rationale", "norm_text"):
+        if len(getattr(values, name)) > TEXT_MAX:
+            problems[name] = f"Use at most {TEXT_MAX:,} characters."
+
+
+def _check_tags(tags: list[str], problems: dict[str, str]) -> None:
+    if len(tags) > TAGS_MAX:
+        problems["tags"] = f"Use at most {TAGS_MAX} tags."
+    elif any(len(t) > TAG_MAX or not TAG_RE.match(t) for t in tags):
+        problems["tags"] = (
+            f"Tags are words of up to {TAG_MAX} letters, digits, '-' or '_', separated by commas."
+        )
+
+
+def _resolve_category(
+    db: Session, community: Community, slug: str, problems: dict[str, str]
+) -> Category | None:
+    categories = communities_service.categories(db, community)
+    if not slug:
+        if categories:
+            problems["category"] = "Choose a category."
+        return None
+    for category in categories:
+        if category.slug == slug:
+            return category
+    problems["category"] = "Choose one of this community's categories."
+    return None
+
+
+def _check_kind(values: ProposalDraft, problems: dict[str, str]) -> ProposalKind:
+    if values.kind not in ProposalKind.__members__:
+        problems["kind"] = "Choose new, amend or repeal."
+        return ProposalKind.new
+    kind = ProposalKind(values.kind)
+    if kind != ProposalKind.new:
+        # Clauses to amend or repeal exist once the community publishes guidelines.
+        problems["kind"] = "This community has no published clause to amend or repeal yet."
+    return kind
+
+
+def _event(
+    db: Session,
+    proposal: Proposal,
+    kind: EventKind,
+    actor: User | None,
+    now: datetime,
+    detail: str = "",
+    revision: int | None = None,
+) -> None:
+    db.add(
+        ProposalEvent(
+            proposal_id=proposal.id,
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            detail=detail[:500],
+            revision_number=revision,
+            created_at=now,
+        )
+    )
+
+
+def author_ids(db: Session, proposal: Proposal) -> set[int]:
+    return set(
+        db.scalars(select(ProposalAuthor.user_id).where(ProposalAuthor.proposal_id == proposal.id))
+    )
+
+
+def authors(db: Session, proposal: Proposal) -> list[ProposalAuthor]:
+    return list(
+        db.scalars(
+            select(ProposalAuthor)
+            .where(ProposalAuthor.proposal_id == proposal.id)
+            .order_by(ProposalAuthor.role, ProposalAuthor.added_at, ProposalAuthor.id)
+        )
+    )
+
+
+def create_proposal(
+    db: Session, *, actor: User | None, community: Community, values: ProposalDraft, now: datetime
+) -> Proposal:
+    """A member drafts a proposal: revision 1, the author credited and following it."""
+    user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
+    problems: dict[str, str] = {}
+    _check_text(values, problems)
+    _check_tags(values.tags, problems)
+    category = _resolve_category(db, community, values.category, problems)
+    kind = _check_kind(values, problems)
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    proposal = Proposal(
+        community_id=community.id,
+        author_id=user.id,
+        category_id=category.id if category else None,
+        kind=kind,
+        target_clause=values.target_clause.strip() or None,
+        state=ProposalState.draft,
+        title=values.title.strip(),
+        summary=values.summary.strip(),
+        rationale=values.rationale,
+        norm_text=values.norm_text,
+        revision_number=1,
+        created_at=now,
+        listed_at=now,
+        last_activity_at=now,
+    )
+    proposal.tags = [ProposalTag(tag=tag) for tag in values.tags]
+    db.add(proposal)
+    db.flush()
+    db.add(
+        Revision(
+            proposal_id=proposal.id,
+            number=1,
+            title=proposal.title,
+            summary=proposal.summary,
+            rationale=proposal.rationale,
+            norm_text=proposal.norm_text,
+            message="First draft",
+            author_id=user.id,
+            created_at=now,
+        )
+    )
+    db.add(
+        ProposalAuthor(
+            proposal_id=proposal.id,
+            user_id=user.id,
+            role=AuthorRole.author,
+            added_by_id=user.id,
+            added_at=now,
+        )
+    )
+    db.add(Follow(proposal_id=proposal.id, user_id=user.id, created_at=now))
+    _event(db, proposal, EventKind.created, user, now, revision=1)
+    db.flush()
+    return proposal
+
+
+def get_proposal(db: Session, proposal_id: int, *, viewer: User | None) -> Proposal:
+    proposal = db.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound("There is no such proposal.")
+    perms.ensure_can_view(viewer, proposal, author_ids(db, proposal))
+    return proposal
+
+
+def get_in_community(
+    db: Session, community: Community, proposal_id: int, *, viewer: User | None
+) -> Proposal:
+    proposal = get_proposal(db, proposal_id, viewer=viewer)
+    if proposal.community_id != community.id:
+        raise NotFound("There is no such proposal.")
+    return proposal
+
+
+def edit_proposal(
+    db: Session,
+    *,
+    actor: User | None,
+    proposal: Proposal,
+    base_revision: int,
+    values: ProposalDraft,
+    message: str,
+    now: datetime,
+) -> Proposal:
+    """Authors change the text: a new revision, unless the edit started from a stale one."""
+    user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
+    problems: dict[str, str] = {}
+    _check_text(values, problems)
+    _check_tags(values.tags, problems)
+    category = _resolve_category(db, proposal.community, values.category, problems)
+    if len(message.strip()) > MESSAGE_MAX:
+        problems["message"] = f"Use at most {MESSAGE_MAX} characters."
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    if base_revision != proposal.revision_number:
+        raise StaleRevision(proposal.revision_number)
+    new_text = {
+        "title": values.title.strip(),
+        "summary": values.summary.strip(),
+        "rationale": values.rationale,
+        "norm_text": values.norm_text,
+    }
+    text_changed = any(getattr(proposal, k) != v for k, v in new_text.items())
+    if text_changed:
+        number = proposal.revision_number + 1
+        revision = Revision(
+            proposal_id=proposal.id,
+            number=number,
+            message=message.strip(),
+            author_id=user.id,
+            created_at=now,
+            **new_text,
+        )
+        db.add(revision)
+        try:
+            # Two saves from the same base race for the same number; the loser is stale.
+            with db.begin_nested():
+                db.flush()
+        except IntegrityError:
+            raise StaleRevision(number) from None
+        for key, value in new_text.items():
+            setattr(proposal, key, value)
+        proposal.revision_number = number
+        _event(db, proposal, EventKind.edited, user, now, message.strip(), revision=number)
+    _set_metadata(db, proposal, category, values.tags, user, now)
+    proposal.last_activity_at = now
+    db.flush()
+    return proposal
+
+
+def _set_metadata(
+    db: Session,
+    proposal: Proposal,
+    category: Category | None,
+    tags: list[str],
+    actor: User,
+    now: datetime,
+) -> None:
+    old = (proposal.category.name if proposal.category else "none", proposal.tag_names)
+    if proposal.category_id != (category.id if category else None):
+        proposal.category_id = category.id if category else None
+        proposal.category = category
+    if sorted(tags) != proposal.tag_names:
+        proposal.tags = [ProposalTag(tag=tag) for tag in sorted(tags)]
+    new = (category.name if category else "none", sorted(tags))
+    if old != new:
+        _event(
+            db,
+            proposal,
+            EventKind.recategorized,
+            actor,
+            now,
+            f"category {new[0]}; tags {', '.join(new[1]) or 'none'}",
+        )
+
+
+def moderate_metadata(
+    db: Session,
+    *,
+    actor: User | None,
+    proposal: Proposal,
+    category: str,
+    tags: list[str],
+    now: datetime,
+    lock: bool | None = None,
+    reason: str = "",
+) -> Proposal:
+    """Moderators re-file a proposal (category, tags) in any state, and may lock or unlock it."""
+    user = perms.ensure_can_moderate(
+        actor, communities_service.membership_of(db, proposal.community, actor)
+    )
+    problems: dict[str, str] = {}
+    _check_tags(tags, problems)
+    resolved = _resolve_category(db, proposal.community, category, problems)
+    if lock and not reason.strip():
+        problems["reason"] = "Give a reason for the record."
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    _set_metadata(db, proposal, resolved, tags, user, now)
+    if lock is not None:
+        set_locked(db, actor=user, proposal=proposal, locked=lock, reason=reason, now=now)
+    db.flush()
+    return proposal
+
+
+def set_locked(
+    db: Session, *, actor: User | None, proposal: Proposal, locked: bool, reason: str, now: datetime
+) -> Proposal:
+    """Moderators lock a proposal against edits (and unlock it), with a public reason."""
+    user = perms.ensure_can_moderate(
+        actor, communities_service.membership_of(db, proposal.community, actor)
+    )
+    reason = reason.strip()
+    if locked and not reason:
+        raise ValidationFailed("Say why.", fields={"reason": "Give a reason for the record."})
+    if locked == (proposal.locked_at is not None):
+        return proposal
+    proposal.locked_at = now if locked else None
+    _event(db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason)
+    db.flush()
+    return proposal
+
+
+def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetime) -> Proposal:
+    """Open a draft for deliberation; voting may open after the community's minimum period."""
+    user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
+    lifecycle.ensure_can_move(proposal.state, ProposalState.deliberation)
+    if not proposal.norm_text.strip():
+        raise ValidationFailed(
+            "Write the norm text before publishing.",
+            fields={"norm_text": "The exact text that would become a guideline clause."},
+        )
+    proposal.state = ProposalState.deliberation
+    proposal.published_at = now
+    proposal.listed_at = now
+    proposal.last_activity_at = now
+    proposal.voting_may_open_at = now + timedelta(hours=proposal.community.min_deliberation_hours)
+    proposal.deadline_at = proposal.voting_may_open_at
+    _event(db, proposal, EventKind.published, user, now, revision=proposal.revision_number)
+    db.flush()
+    return proposal
+
+
+def withdraw(
+    db: Session, *, actor: User | None, proposal: Proposal, reason: str, now: datetime
+) -> Proposal:
+    """The author withdraws; the proposal stays readable, marked as withdrawn."""
+    user = perms.ensure_is_original_author(actor, proposal, "withdraw it")
+    lifecycle.ensure_can_move(proposal.state, ProposalState.withdrawn)
+    if len(reason.strip()) > MESSAGE_MAX:
+        raise ValidationFailed(
+            "The reason is too long.", fields={"reason": f"Use at most {MESSAGE_MAX} characters."}
+        )
+    proposal.state = ProposalState.withdrawn
+    proposal.withdrawn_at = now
+    proposal.deadline_at = None
+    proposal.last_activity_at = now
+    _event(db, proposal, EventKind.withdrawn, user, now, reason.strip())
+    db.flush()
+    return proposal
+
+
+def add_coauthor(
+    db: Session, *, actor: User | None, proposal: Proposal, username: str, now: datetime
+) -> ProposalAuthor:
+    """The author invites a fellow member as co-author: they may edit and are credited."""
+    user = perms.ensure_is_original_author(actor, proposal, "invite co-authors")
+    if proposal.state in lifecycle.FINAL:
+        raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
+    try:
+        invitee = accounts_service.get_user(db, username)
+    except NotFound:
+        raise ValidationFailed(
+            "No such member.", fields={"username": f"There is no user called {username!r}."}
+        ) from None
+    if communities_service.membership_of(db, proposal.community, invitee) is None:
+        raise ValidationFailed(
+            "Not a member.",
+            fields={"username": f"{invitee.display_name} is not a member of this community."},
+        )
+    if invitee.id in author_ids(db, proposal):
+        raise ValidationFailed(
+            "Already an author.",
+            fields={"username": f"{invitee.display_name} is an author already."},
+        )
+    coauthor = ProposalAuthor(
+        proposal_id=proposal.id,
+        user_id=invitee.id,
+        role=AuthorRole.coauthor,
+        added_by_id=user.id,
+        added_at=now,
+    )
+    db.add(coauthor)
+    _event(db, proposal, EventKind.coauthor_added, user, now, invitee.username)
+    follow(db, actor=invitee, proposal=proposal, now=now)
+    db.flush()
+    return coauthor
+
+
+def remove_coauthor(
+    db: Session, *, actor: User | None, proposal: Proposal, username: str, now: datetime
+) -> None:
+    """The author removes a co-author, or a co-author steps down."""
+    person = accounts_service.get_user(db, username)
+    if actor is None or (actor.id != proposal.author_id and actor.id != person.id):
+        perms.ensure_is_original_author(actor, proposal, "remove co-authors")
+    row = db.scalar(
+        select(ProposalAuthor).where(
+            ProposalAuthor.proposal_id == proposal.id,
+            ProposalAuthor.user_id == person.id,
+            ProposalAuthor.role == AuthorRole.coauthor,
+        )
+    )
+    if row is None:
+        raise NotFound(f"{person.display_name} is not a co-author.")
+    db.delete(row)
+    _event(db, proposal, EventKind.coauthor_removed, actor, now, person.username)
+    db.flush()
+
+
+def follow(db: Session, *, actor: User | None, proposal: Proposal, now: datetime) -> None:
+    user = community_permissions.require_user(actor)
+    if is_following(db, proposal, user):
+        return
+    db.add(Follow(proposal_id=proposal.id, user_id=user.id, created_at=now))
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        pass  # a double click: following already
+
+
+def unfollow(db: Session, *, actor: User | None, proposal: Proposal) -> None:
+    user = community_permissions.require_user(actor)
+    db.execute(delete(Follow).where(Follow.proposal_id == proposal.id, Follow.user_id == user.id))
+
+
+def is_following(db: Session, proposal: Proposal, user: User | None) -> bool:
+    if user is None:
+        return False
+    return (
+        db.scalar(
+            select(Follow.id).where(Follow.proposal_id == proposal.id, Follow.user_id == user.id)
+        )
+        is not None
+    )
+
+
+def follower_count(db: Session, proposal: Proposal) -> int:
+    return db.scalar(select(func.count(Follow.id)).where(Follow.proposal_id == proposal.id)) or 0
+
+
+def revisions(db: Session, proposal: Proposal) -> list[Revision]:
+    return list(
+        db.scalars(
+            select(Revision)
+            .where(Revision.proposal_id == proposal.id)
+            .order_by(Revision.number.desc())
+        )
+    )
+
+
+def get_revision(db: Session, proposal: Proposal, number: int) -> Revision:
+    revision = db.scalar(
+        select(Revision).where(Revision.proposal_id == proposal.id, Revision.number == number)
+    )
+    if revision is None:
+        raise NotFound(f"This proposal has no revision {number}.")
+    return revision
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    name: str
+    pieces: list[word_diff.Piece]
+
+    @property
+    def changed(self) -> bool:
+        return word_diff.changed(self.pieces)
+
+    @property
+    def html(self) -> Markup:
+        return word_diff.render_html(self.pieces)
+
+    @property
+    def label(self) -> str:
+        return FIELD_LABELS[self.name]
+
+
+@dataclass(frozen=True)
+class RevisionDiff:
+    old: Revision
+    new: Revision
+    fields: list[FieldDiff]
+
+
+def compare(db: Session, proposal: Proposal, old: int, new: int) -> RevisionDiff:
+    """Word-level differences of every text field between two revisions."""
+    a, b = get_revision(db, proposal, old), get_revision(db, proposal, new)
+    fields = [
+        FieldDiff(name, word_diff.word_diff(getattr(a, name), getattr(b, name)))
+        for name in TEXT_FIELDS
+    ]
+    return RevisionDiff(a, b, fields)
+
+
+def timeline(db: Session, proposal: Proposal) -> list[ProposalEvent]:
+    return list(
+        db.scalars(
+            select(ProposalEvent)
+            .where(ProposalEvent.proposal_id == proposal.id)
+            .order_by(ProposalEvent.created_at, ProposalEvent.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ProposalFilter:
+    state: str = ""
+    category: str = ""
+    tag: str = ""
+    q: str = ""
+    sort: Sort = "newest"
+
+
+@dataclass(frozen=True)
+class ProposalPage:
+    items: list[Proposal]
+    next_cursor: str | None
+
+
+def check_filter(raw: dict[str, str]) -> ProposalFilter:
+    """Validate list filters from a query string; unknown values are field errors."""
+    problems: dict[str, str] = {}
+    state = raw.get("state", "").strip()
+    if state and state not in ProposalState.__members__:
+        problems["state"] = "Choose one of: " + ", ".join(s.value for s in ProposalState) + "."
+    sort = raw.get("sort", "").strip() or "newest"
+    if sort not in SORTS:
+        problems["sort"] = "Choose newest, active or closing."
+    q = raw.get("q", "").strip()
+    if len(q) > 200:
+        problems["q"] = "Use at most 200 characters."
+    if problems:
+        raise ValidationFailed("The filter is not valid.", fields=problems)
+    return ProposalFilter(
+        state=state,
+        category=raw.get("category", "").strip(),
+        tag=parse_tags(raw.get("tag", ""))[0] if raw.get("tag", "").strip() else "",
+        q=q,
+        sort=sort,  # type: ignore[arg-type]
+    )
+
+
+# Up to this many matches, a SQLite search reads the matching rows and sorts them; past it, it
+# walks the list in order and stops at the first page of matches (which come often then).
+SELECTIVE_MATCHES = 2000
+
+
+@dataclass(frozen=True)
+class _Search:
+    condition: ColumnElement[bool]
+    selective: bool
+
+
+def _search(db: Session, q: str) -> _Search | None:
+    """Full-text match over title, summary and norm text, on either database."""
+    words = re.findall(r"\w+", q.lower())[:10]
+    if not words:
+        return None
+    if db.get_bind().dialect.name == "postgresql":
+        # PostgreSQL's planner knows each word's frequency from the GIN index statistics.
+        query = " & ".join(f"{w}:*" for w in words)
+        matches: ColumnElement[bool] = text(
+            "proposals.search_vector @@ to_tsquery('simple', :tsquery)"
+        ).bindparams(tsquery=query)  # type: ignore[assignment]
+        return _Search(matches, selective=False)
+    match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    fts = (
+        select(text("rowid"))
+        .select_from(text("proposals_fts"))
+        .where(text("proposals_fts MATCH :match").bindparams(match=match))
+    )
+    found = db.scalar(select(func.count()).select_from(fts.limit(SELECTIVE_MATCHES + 1).subquery()))
+    return _Search(Proposal.id.in_(fts), selective=(found or 0) <= SELECTIVE_MATCHES)
+
+
+def _cursor_values(values: list[object]) -> tuple[datetime, int]:
+    try:
+        return datetime.fromisoformat(str(values[0])), int(str(values[1]))
+    except ValueError:
+        raise ValidationFailed(
+            "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
+        ) from None
+
+
+def list_proposals(
+    db: Session,
+    *,
+    community: Community,
+    viewer: User | None,
+    filters: ProposalFilter,
+    limit: int,
+    cursor: str | None = None,
+) -> ProposalPage:
+    """One page of a community's proposals, filtered, searched and sorted, by keyset."""
+    search = _search(db, filters.q) if filters.q else None
+    if search is not None and search.selective:
+        # "+ 0" keeps SQLite off the (community, sort) index: it starts from the few matches.
+        query: Select[Proposal] = select(Proposal).where(
+            Proposal.community_id + 0 == community.id, search.condition
+        )
+    else:
+        query = select(Proposal).where(Proposal.community_id == community.id)
+        if search is not None:
+            query = query.where(search.condition)
+    own_drafts = (
+        exists()
+        .where(ProposalAuthor.proposal_id == Proposal.id)
+        .where(ProposalAuthor.user_id == viewer.id)
+        if viewer is not None
+        else None
+    )
+    if own_drafts is not None:
+        query = query.where(or_(Proposal.state != ProposalState.draft, own_drafts))
+    else:
+        query = query.where(Proposal.state != ProposalState.draft)
+    if filters.state:
+        query = query.where(Proposal.state == ProposalState(filters.state))
+    if filters.category:
+        query = query.join(Category, Category.id == Proposal.category_id).where(
+            Category.slug == filters.category
+        )
+    if filters.tag:
+        query = query.where(
+            exists().where(ProposalTag.proposal_id == Proposal.id, ProposalTag.tag == filters.tag)
+        )
+
+    after = paging.decode(cursor, size=2)
+    at, after_id = _cursor_values(after) if after else (None, 0)
+    if filters.sort == "closing":
+        column = Proposal.deadline_at
+        query = query.where(column.is_not(None)).order_by(column.asc(), Proposal.id.asc())
+        if at is not None:
+            query = query.where(or_(column > at, and_(column == at, Proposal.id > after_id)))
+    else:
+        column = Proposal.listed_at if filters.sort == "newest" else Proposal.last_activity_at
+        query = query.order_by(column.desc(), Proposal.id.desc())
+        if at is not None:
+            query = query.where(or_(column < at, and_(column == at, Proposal.id < after_id)))
+    items = list(db.scalars(query.limit(limit + 1)))
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        value = {
+            "closing": last.deadline_at,
+            "newest": last.listed_at,
+            "active": last.last_activity_at,
+        }[filters.sort]
+        assert value is not None
+        next_cursor = paging.encode(value.isoformat(), last.id)
+    return ProposalPage(items, next_cursor)
