@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit pg-test migrate seed clean
+.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ migrate: $(VENV)/.installed
 
 seed: $(VENV)/.installed
 	$(BIN)/normsforum seed-demo
+
+## bench-proposals: list and search cost at 100 vs 10,000 proposals, on SQLite and PostgreSQL
+bench-proposals: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.proposal_list --db sqlite
+	$(BIN)/python -m bench.proposal_list --db postgresql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

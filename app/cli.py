@@ -46,8 +46,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
-@click.option("--proxy", is_flag=True, help="Trust X-Forwarded-* headers (behind a reverse proxy).")
-def serve(host: str, port: int, workers: int, proxy: bool) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Addresses of reverse proxies whose X-Forwarded-* headers are trusted "
+    "(default: uvicorn's, 127.0.0.1, or $FORWARDED_ALLOW_IPS).",
+)
+def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Serve the site with uvicorn."""
     import uvicorn
 
@@ -63,8 +68,8 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=proxy,
-        forwarded_allow_ips="*" if proxy else None,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
     )
 

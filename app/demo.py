@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -182,6 +183,11 @@ def _seed_proposals(
             )
 
 
+def _unwrap(text: str) -> str:
+    """Join the source's wrapped lines, keeping paragraphs, so the edit box shows prose."""
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", text).strip()
+
+
 def has_users(db: Session) -> bool:
     return db.scalar(select(User.id).limit(1)) is not None
 
@@ -205,7 +211,7 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
         actor=admin,
         name="Hatsune Miku Fans",
         slug="miku",
-        description=MIKU_DESCRIPTION,
+        description=_unwrap(MIKU_DESCRIPTION),
         now=now,
     )
     remix = communities_service.create_community(
@@ -213,7 +219,7 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
         actor=admin,
         name="Vocal Synth Remix Circle",
         slug="remix-circle",
-        description=REMIX_DESCRIPTION,
+        description=_unwrap(REMIX_DESCRIPTION),
         now=now,
     )
     for username, _display, role in DEMO_USERS:

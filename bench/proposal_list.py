@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from app import migrate
@@ -110,7 +110,7 @@ def seed(url: str, size: int) -> None:
                 words.append(UNIQUE_WORD)
             if n % 4 == 0:
                 words.append(QUARTER_WORD)
-            text = " ".join(words)
+            body = " ".join(words)
             published = n % 50 != 0
             proposals.append(
                 {
@@ -121,9 +121,9 @@ def seed(url: str, size: int) -> None:
                     "kind": ProposalKind.new,
                     "state": ProposalState.deliberation if published else ProposalState.draft,
                     "title": f"Proposal {n}: {' '.join(words[:4])}",
-                    "summary": text,
-                    "rationale": text,
-                    "norm_text": text,
+                    "summary": body,
+                    "rationale": body,
+                    "norm_text": body,
                     "revision_number": 1,
                     "created_at": at,
                     "listed_at": at,
@@ -137,9 +137,9 @@ def seed(url: str, size: int) -> None:
                     "proposal_id": n,
                     "number": 1,
                     "title": f"Proposal {n}",
-                    "summary": text,
-                    "rationale": text,
-                    "norm_text": text,
+                    "summary": body,
+                    "rationale": body,
+                    "norm_text": body,
                     "message": "",
                     "author_id": user.id,
                     "created_at": at,
@@ -158,6 +158,10 @@ def seed(url: str, size: int) -> None:
             for start in range(0, len(rows), 2000):
                 db.execute(insert(table), rows[start : start + 2000])
         db.commit()
+    # Statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would keep them:
+    # without them a planner cannot tell a rare search word from a common one.
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
     engine.dispose()
 
 

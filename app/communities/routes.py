@@ -205,7 +205,8 @@ def _settings_page(
         {
             "community": community,
             "categories": service.categories(db, community, archived=True),
-            "values": values if values is not None else defaults,
+            # A failed category form must not blank the settings form beside it.
+            "values": {**defaults, **(values or {})},
             "errors": errors or {},
             "form": form,
             "message": message,

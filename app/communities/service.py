@@ -20,6 +20,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_DESCRIPTION = 5000
 MAX_REASON = 500
 MAX_DELIBERATION = 24 * 90
+CATEGORY_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 SLUG_TAKEN = "Another community uses this address."
 
 
@@ -30,7 +31,10 @@ class CommunitySummary:
 
 
 def get_community(db: Session, slug: str) -> Community:
-    community = db.scalar(select(Community).where(Community.slug == slug))
+    # An address no community can have is not looked up (PostgreSQL refuses NUL in a query).
+    community = (
+        db.scalar(select(Community).where(Community.slug == slug)) if SLUG_RE.match(slug) else None
+    )
     if community is None:
         raise NotFound("There is no such community.")
     return community
@@ -72,13 +76,21 @@ def member_count(db: Session, community: Community) -> int:
     )
 
 
+NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
+
+
+def _nul_problems(**fields: str) -> dict[str, str]:
+    """PostgreSQL cannot store NUL in text: refused on both databases alike, as a field error."""
+    return {name: NUL_PROBLEM for name, value in fields.items() if "\x00" in value}
+
+
 def _validate_fields(name: str, description: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not 3 <= len(name.strip()) <= 80:
         problems["name"] = "Use 3 to 80 characters."
     if len(description) > MAX_DESCRIPTION:
         problems["description"] = f"Use at most {MAX_DESCRIPTION} characters."
-    return problems
+    return {**problems, **_nul_problems(name=name, description=description)}
 
 
 def _slug_taken(db: Session, slug: str) -> bool:
@@ -177,7 +189,7 @@ def categories_of(db: Session, communities: list[Community]) -> dict[int, list[C
 
 
 def _category_slug(db: Session, community: Community, name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "category"
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32].rstrip("-") or "category"
     slug, n = base, 1
     while db.scalar(
         select(Category.id).where(Category.community_id == community.id, Category.slug == slug)
@@ -193,7 +205,7 @@ def _category_problems(name: str, description: str) -> dict[str, str]:
         problems["name"] = "Use 2 to 80 characters."
     if len(description.strip()) > 300:
         problems["description"] = "Use at most 300 characters."
-    return problems
+    return {**problems, **_nul_problems(name=name, description=description)}
 
 
 def add_category(
@@ -226,8 +238,13 @@ def add_category(
 
 
 def get_category(db: Session, community: Community, slug: str) -> Category:
-    category = db.scalar(
-        select(Category).where(Category.community_id == community.id, Category.slug == slug)
+    # Addresses are made by _category_slug; anything else (a NUL, say) is not looked up.
+    category = (
+        db.scalar(
+            select(Category).where(Category.community_id == community.id, Category.slug == slug)
+        )
+        if CATEGORY_SLUG_RE.match(slug)
+        else None
     )
     if category is None:
         raise NotFound("There is no such category.")
@@ -250,6 +267,12 @@ def update_category(
     new_name = category.name if name is None else name
     new_description = category.description if description is None else description
     problems = _category_problems(new_name, new_description)
+    if not problems and any(
+        c.id != category.id and c.name.lower() == new_name.strip().lower()
+        for c in categories(db, community, archived=True)
+    ):
+        # As add_category: names tell categories apart in lists, filters and the timeline.
+        problems["name"] = "There is a category with this name already."
     if problems:
         raise ValidationFailed("The category was not changed.", fields=problems)
     category.name = new_name.strip()
@@ -409,6 +432,7 @@ def change_role(
         problems["reason"] = "Say why, for the public record."
     elif len(reason) > MAX_REASON:
         problems["reason"] = f"Use at most {MAX_REASON} characters."
+    problems.update(_nul_problems(reason=reason))
     if problems:
         raise ValidationFailed("The role was not changed.", fields=problems)
     member = accounts_service.get_user(db, username)

@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.proposals import permissions as perms
 from app.proposals import service
 from app.proposals.models import Proposal, Revision
 from app.proposals.schemas import (
@@ -22,6 +23,7 @@ from app.proposals.schemas import (
     FollowOut,
     LockBody,
     ProposalCreate,
+    ProposalId,
     ProposalList,
     ProposalOut,
     ProposalSummaryOut,
@@ -30,12 +32,19 @@ from app.proposals.schemas import (
     RevisionOut,
     WithdrawBody,
 )
-from app.web.api import COMMON_ERRORS, Cursor, Limit, error_responses
+from app.web.api import COMMON_ERRORS, MAX_ID, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 
 router = APIRouter(tags=["proposals"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
 CHANGES = error_responses(404, 409)
+# A proposals cursor holds a timestamp and an id: longer than the shared id-only cursor allows.
+KeysetCursor = Annotated[
+    str | None, Query(description="The `next_cursor` of the previous page.", max_length=200)
+]
+# The body of withdraw, lock and unlock may be left out: the reason is then empty.
+NO_REASON = WithdrawBody()
+NO_LOCK_REASON = LockBody()
 
 
 def proposal_url(request: Request, proposal: Proposal) -> str:
@@ -118,7 +127,7 @@ def list_proposals(
     q: Annotated[str, Query(max_length=200, description="Full-text search")] = "",
     sort: Annotated[str, Query(max_length=16, description="newest, active or closing")] = "",
     limit: Limit = 20,
-    cursor: Cursor = None,
+    cursor: KeysetCursor = None,
 ) -> ProposalList:
     community = communities_service.get_community(db, slug)
     filters = service.check_filter(
@@ -166,7 +175,7 @@ def create_proposal(
     responses=NOT_FOUND,
 )
 def get_proposal(
-    request: Request, db: SessionDep, user: OptionalUser, proposal_id: int
+    request: Request, db: SessionDep, user: OptionalUser, proposal_id: ProposalId
 ) -> ProposalOut:
     return proposal_out(request, db, service.get_proposal(db, proposal_id, viewer=user))
 
@@ -176,8 +185,9 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
         value is not None for value in (body.title, body.summary, body.rationale, body.norm_text)
     )
     metadata_only = not text_given and (body.category is not None or body.tags is not None)
-    is_author = user.id in service.author_ids(db, proposal)
-    if metadata_only and not is_author:
+    membership = communities_service.membership_of(db, proposal.community, user)
+    if metadata_only and perms.can_moderate(user, membership):
+        # Moderators re-file proposals in any state, their own included.
         service.moderate_metadata(
             db,
             actor=user,
@@ -187,6 +197,8 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
             now=utcnow(),
         )
         return
+    # Who may edit at all comes before what the edit lacks: others get a 403, not a 422.
+    perms.ensure_can_edit_text(user, proposal, service.author_ids(db, proposal))
     if body.base_revision is None:
         raise ValidationFailed(
             "Say which revision the edit started from.",
@@ -222,7 +234,11 @@ def _category(proposal: Proposal) -> str:
     responses=CHANGES,
 )
 def update_proposal(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: ProposalUpdate
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: ProposalUpdate,
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     _apply_update(db, user, proposal, body)
@@ -235,7 +251,9 @@ def update_proposal(
     summary="Publish a draft for deliberation",
     responses=CHANGES,
 )
-def publish(request: Request, db: SessionDep, user: CurrentUser, proposal_id: int) -> ProposalOut:
+def publish(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: ProposalId
+) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     return proposal_out(
         request, db, service.publish(db, actor=user, proposal=proposal, now=utcnow())
@@ -249,7 +267,11 @@ def publish(request: Request, db: SessionDep, user: CurrentUser, proposal_id: in
     responses=CHANGES,
 )
 def withdraw(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: WithdrawBody
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: WithdrawBody = NO_REASON,
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.withdraw(db, actor=user, proposal=proposal, reason=body.reason, now=utcnow())
@@ -263,11 +285,20 @@ def withdraw(
     responses=CHANGES,
 )
 def lock(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: LockBody
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: LockBody = NO_LOCK_REASON,
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.set_locked(
-        db, actor=user, proposal=proposal, locked=True, reason=body.reason, now=utcnow()
+        db,
+        actor=user,
+        proposal=proposal,
+        locked=True,
+        reason=body.reason,
+        now=utcnow(),
     )
     return proposal_out(request, db, proposal)
 
@@ -279,11 +310,20 @@ def lock(
     responses=CHANGES,
 )
 def unlock(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: LockBody
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: LockBody = NO_LOCK_REASON,
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.set_locked(
-        db, actor=user, proposal=proposal, locked=False, reason=body.reason, now=utcnow()
+        db,
+        actor=user,
+        proposal=proposal,
+        locked=False,
+        reason=body.reason,
+        now=utcnow(),
     )
     return proposal_out(request, db, proposal)
 
@@ -296,7 +336,7 @@ def unlock(
     responses=CHANGES,
 )
 def add_coauthor(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, body: CoauthorBody
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: ProposalId, body: CoauthorBody
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.add_coauthor(db, actor=user, proposal=proposal, username=body.username, now=utcnow())
@@ -310,7 +350,7 @@ def add_coauthor(
     responses=CHANGES,
 )
 def remove_coauthor(
-    request: Request, db: SessionDep, user: CurrentUser, proposal_id: int, username: str
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: ProposalId, username: str
 ) -> ProposalOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.remove_coauthor(db, actor=user, proposal=proposal, username=username, now=utcnow())
@@ -323,7 +363,7 @@ def remove_coauthor(
     summary="Follow a proposal",
     responses=NOT_FOUND,
 )
-def follow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
+def follow(db: SessionDep, user: CurrentUser, proposal_id: ProposalId) -> FollowOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.follow(db, actor=user, proposal=proposal, now=utcnow())
     return FollowOut(following=True, followers=service.follower_count(db, proposal))
@@ -335,7 +375,7 @@ def follow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
     summary="Stop following a proposal",
     responses=NOT_FOUND,
 )
-def unfollow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
+def unfollow(db: SessionDep, user: CurrentUser, proposal_id: ProposalId) -> FollowOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     service.unfollow(db, actor=user, proposal=proposal)
     return FollowOut(following=False, followers=service.follower_count(db, proposal))
@@ -347,7 +387,7 @@ def unfollow(db: SessionDep, user: CurrentUser, proposal_id: int) -> FollowOut:
     summary="Every revision of a proposal, newest first",
     responses=NOT_FOUND,
 )
-def list_revisions(db: SessionDep, user: OptionalUser, proposal_id: int) -> RevisionList:
+def list_revisions(db: SessionDep, user: OptionalUser, proposal_id: ProposalId) -> RevisionList:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     return RevisionList(items=[revision_out(r) for r in service.revisions(db, proposal)])
 
@@ -361,9 +401,9 @@ def list_revisions(db: SessionDep, user: OptionalUser, proposal_id: int) -> Revi
 def diff(
     db: SessionDep,
     user: OptionalUser,
-    proposal_id: int,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    proposal_id: ProposalId,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_ID)],
+    to: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> DiffOut:
     proposal = service.get_proposal(db, proposal_id, viewer=user)
     result = service.compare(db, proposal, from_, to)

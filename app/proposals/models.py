@@ -99,7 +99,8 @@ class Proposal(Base):
 
     @property
     def tag_names(self) -> list[str]:
-        return [t.tag for t in self.tags]
+        # Sorted here too: tags just assigned in memory are not in the loader's order yet.
+        return sorted(t.tag for t in self.tags)
 
 
 class ProposalTag(Base):

@@ -14,9 +14,16 @@ def is_author(actor: User | None, author_ids: set[int]) -> bool:
     return actor is not None and actor.id in author_ids
 
 
+def is_private(proposal: Proposal) -> bool:
+    """Only its authors see a draft, and a draft withdrawn without ever being published."""
+    return proposal.state == ProposalState.draft or (
+        proposal.state == ProposalState.withdrawn and proposal.published_at is None
+    )
+
+
 def ensure_can_view(actor: User | None, proposal: Proposal, author_ids: set[int]) -> None:
     # A draft someone else may not see looks exactly like a missing proposal.
-    if proposal.state == ProposalState.draft and not is_author(actor, author_ids):
+    if is_private(proposal) and not is_author(actor, author_ids):
         raise NotFound("There is no such proposal.")
 
 

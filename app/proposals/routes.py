@@ -9,12 +9,14 @@ from starlette.responses import Response
 
 from app.accounts.models import User
 from app.communities import service as communities_service
-from app.communities.models import Community
+from app.communities.models import Category, Community
 from app.db import utcnow
-from app.errors import Conflict, DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.proposals import lifecycle, service
 from app.proposals import permissions as perms
 from app.proposals.models import Proposal, ProposalState
+from app.proposals.schemas import ProposalId
+from app.web.api import MAX_ID
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import render
@@ -23,6 +25,14 @@ router = APIRouter(tags=["proposals"])
 
 FormStr = Annotated[str, Form()]
 PAGE_SIZE = 20
+
+
+def _number(raw: str) -> int:
+    """A revision number typed in a form or a URL; ValueError unless it is one."""
+    value = int(raw) if raw.strip().isascii() else -1
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(raw)
+    return value
 
 
 def _url(proposal: Proposal, suffix: str = "") -> str:
@@ -77,6 +87,15 @@ def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -
     )
 
 
+def _choices(db: SessionDep, community: Community, proposal: Proposal | None) -> list[Category]:
+    """The categories a form offers: the active ones, and the proposal's own even if archived."""
+    categories = communities_service.categories(db, community)
+    current = proposal.category if proposal is not None else None
+    if current is not None and current not in categories:
+        categories.append(current)
+    return categories
+
+
 def _form_values(
     title: str, summary: str, rationale: str, norm_text: str, category: str, tags: str, kind: str
 ) -> service.ProposalDraft:
@@ -108,7 +127,7 @@ def _form_page(
         "proposals/form.html",
         {
             "community": community,
-            "categories": communities_service.categories(db, community),
+            "categories": _choices(db, community, proposal),
             "proposal": proposal,
             "values": values,
             "errors": errors,
@@ -194,7 +213,7 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
         "followers": service.follower_count(db, proposal),
         "revisions": service.revisions(db, proposal),
         "timeline": service.timeline(db, proposal),
-        "categories": communities_service.categories(db, proposal.community),
+        "categories": _choices(db, proposal.community, proposal),
         "explanation": lifecycle.EXPLANATIONS[proposal.state],
         "errors": {},
         "values": {},
@@ -216,7 +235,7 @@ def _proposal_page(
 
 @router.get("/c/{slug}/proposals/{proposal_id}", name="proposal")
 def proposal_page(
-    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: int
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: ProposalId
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
@@ -225,7 +244,7 @@ def proposal_page(
 
 @router.get("/c/{slug}/proposals/{proposal_id}/edit", name="edit_proposal")
 def edit_form(
-    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: int
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: ProposalId
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
@@ -249,7 +268,7 @@ def edit(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     title: FormStr = "",
     summary: FormStr = "",
     rationale: FormStr = "",
@@ -273,11 +292,15 @@ def edit(
         "base_revision": base_revision,
     }
     try:
+        based_on = _number(base_revision)
+    except ValueError:
+        based_on = -1  # no revision: the save is refused as stale, with the text kept
+    try:
         service.edit_proposal(
             db,
             actor=user,
             proposal=proposal,
-            base_revision=int(base_revision) if base_revision.isdigit() else -1,
+            base_revision=based_on,
             values=_form_values(title, summary, rationale, norm_text, category, tags, "new"),
             message=message,
             now=utcnow(),
@@ -285,8 +308,8 @@ def edit(
     except service.StaleRevision as exc:
         # Keep what they typed; show what changed since, and let them save on top of it.
         stale = (
-            service.compare(db, proposal, int(base_revision or 1), exc.current)
-            if (base_revision.isdigit() and 1 <= int(base_revision) < exc.current)
+            service.compare(db, proposal, based_on, exc.current)
+            if 1 <= based_on < exc.current
             else None
         )
         typed["base_revision"] = str(exc.current)
@@ -331,14 +354,14 @@ def _action(
     )
 
 
-def _load(db: SessionDep, user: User, slug: str, proposal_id: int) -> Proposal:
+def _load(db: SessionDep, user: User, slug: str, proposal_id: ProposalId) -> Proposal:
     community = communities_service.get_community(db, slug)
     return service.get_in_community(db, community, proposal_id, viewer=user)
 
 
 @router.post("/c/{slug}/proposals/{proposal_id}/publish", name="publish_proposal")
 def publish(
-    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: int
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: ProposalId
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
     return _action(
@@ -355,7 +378,7 @@ def withdraw(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     reason: FormStr = "",
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
@@ -374,7 +397,7 @@ def add_coauthor(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     username: FormStr = "",
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
@@ -407,11 +430,24 @@ def remove_coauthor(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     username: str,
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
-    service.remove_coauthor(db, actor=user, proposal=proposal, username=username, now=utcnow())
+    try:
+        service.remove_coauthor(db, actor=user, proposal=proposal, username=username, now=utcnow())
+    except Conflict as exc:
+        return see_other(request, _url(proposal), message=exc.message, level="error")
+    try:
+        perms.ensure_can_view(user, proposal, service.author_ids(db, proposal))
+    except NotFound:
+        # Stepped down from a draft: its page would now be a 404 for them.
+        return see_other(
+            request,
+            f"/c/{proposal.community.slug}/proposals",
+            message="You are no longer a co-author of this draft.",
+            level="info",
+        )
     return see_other(request, _url(proposal), message="Co-author removed.", level="info")
 
 
@@ -421,7 +457,7 @@ def follow(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     following: FormStr = "1",
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
@@ -442,7 +478,7 @@ def moderate(
     db: SessionDep,
     user: CurrentUser,
     slug: str,
-    proposal_id: int,
+    proposal_id: ProposalId,
     category: FormStr = "",
     tags: FormStr = "",
     lock: FormStr = "",
@@ -476,7 +512,7 @@ def moderate(
 
 @router.get("/c/{slug}/proposals/{proposal_id}/revisions", name="proposal_revisions")
 def revisions_page(
-    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: int
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, proposal_id: ProposalId
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
@@ -487,7 +523,7 @@ def revisions_page(
     raw_from = request.query_params.get("from", str(max(1, newest - 1)))
     raw_to = request.query_params.get("to", str(newest))
     try:
-        old, new = int(raw_from), int(raw_to)
+        old, new = _number(raw_from), _number(raw_to)
         comparison = service.compare(db, proposal, old, new)
     except ValueError:
         error = "Choose two revision numbers."

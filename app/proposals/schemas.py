@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from app.proposals.models import ProposalKind, ProposalState
+from app.web.api import MAX_ID
+
+# Ids past the database's 64-bit range would make the driver fail: refuse them as input errors.
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id.")]
 
 EXAMPLE_NORM = (
     "Sexualised depictions of the character are not accepted in works shared in this community."

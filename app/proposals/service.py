@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,14 +81,18 @@ class ProposalDraft:
 
 
 def parse_tags(raw: str | list[str]) -> list[str]:
-    """Tags from a comma-separated string or a list: lower-case, spaces become '-'."""
+    """Tags from a comma-separated string or a list: lower-case, '#' dropped, spaces become '-'."""
     items = raw.split(",") if isinstance(raw, str) else raw
     tags: list[str] = []
     for item in items:
-        tag = re.sub(r"\s+", "-", item.strip().lower().lstrip("#"))
+        tag = re.sub(r"\s+", "-", item.strip().lstrip("#").strip().lower())
         if tag and tag not in tags:
             tags.append(tag)
     return tags
+
+
+# PostgreSQL cannot store NUL in text (SQLite can): refused alike on both, as a field error.
+NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
 
 
 def _check_text(values: ProposalDraft, problems: dict[str, str]) -> None:
@@ -100,25 +104,39 @@ def _check_text(values: ProposalDraft, problems: dict[str, str]) -> None:
     for name in ("rationale", "norm_text"):
         if len(getattr(values, name)) > TEXT_MAX:
             problems[name] = f"Use at most {TEXT_MAX:,} characters."
+    for name in TEXT_FIELDS:
+        if "\x00" in getattr(values, name):
+            problems[name] = NUL_PROBLEM
 
 
-def _check_tags(tags: list[str], problems: dict[str, str]) -> None:
+def _check_tags(raw: list[str], problems: dict[str, str]) -> list[str]:
+    """The tags normalised (callers may pass them as typed: duplicates would clash in the table)."""
+    tags = parse_tags(raw)
     if len(tags) > TAGS_MAX:
         problems["tags"] = f"Use at most {TAGS_MAX} tags."
     elif any(len(t) > TAG_MAX or not TAG_RE.match(t) for t in tags):
         problems["tags"] = (
             f"Tags are words of up to {TAG_MAX} letters, digits, '-' or '_', separated by commas."
         )
+    return tags
 
 
 def _resolve_category(
-    db: Session, community: Community, slug: str, problems: dict[str, str]
+    db: Session,
+    community: Community,
+    slug: str,
+    problems: dict[str, str],
+    current: Category | None = None,
 ) -> Category | None:
+    """The active category called `slug`; or `current`, the one a proposal is filed under,
+    even when archived since (archived categories keep their proposals)."""
     categories = communities_service.categories(db, community)
     if not slug:
         if categories:
             problems["category"] = "Choose a category."
         return None
+    if current is not None and current.slug == slug:
+        return current
     for category in categories:
         if category.slug == slug:
             return category
@@ -181,7 +199,7 @@ def create_proposal(
     user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
     problems: dict[str, str] = {}
     _check_text(values, problems)
-    _check_tags(values.tags, problems)
+    tags = _check_tags(values.tags, problems)
     category = _resolve_category(db, community, values.category, problems)
     kind = _check_kind(values, problems)
     if problems:
@@ -191,7 +209,8 @@ def create_proposal(
         author_id=user.id,
         category_id=category.id if category else None,
         kind=kind,
-        target_clause=values.target_clause.strip() or None,
+        # A new norm targets no clause (and a stray value could overflow the column).
+        target_clause=None if kind == ProposalKind.new else values.target_clause.strip() or None,
         state=ProposalState.draft,
         title=values.title.strip(),
         summary=values.summary.strip(),
@@ -202,7 +221,7 @@ def create_proposal(
         listed_at=now,
         last_activity_at=now,
     )
-    proposal.tags = [ProposalTag(tag=tag) for tag in values.tags]
+    proposal.tags = [ProposalTag(tag=tag) for tag in tags]
     db.add(proposal)
     db.flush()
     db.add(
@@ -264,10 +283,14 @@ def edit_proposal(
     user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
     problems: dict[str, str] = {}
     _check_text(values, problems)
-    _check_tags(values.tags, problems)
-    category = _resolve_category(db, proposal.community, values.category, problems)
+    tags = _check_tags(values.tags, problems)
+    category = _resolve_category(
+        db, proposal.community, values.category, problems, current=proposal.category
+    )
     if len(message.strip()) > MESSAGE_MAX:
         problems["message"] = f"Use at most {MESSAGE_MAX} characters."
+    elif "\x00" in message:
+        problems["message"] = NUL_PROBLEM
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     if base_revision != proposal.revision_number:
@@ -289,10 +312,12 @@ def edit_proposal(
             created_at=now,
             **new_text,
         )
-        db.add(revision)
         try:
-            # Two saves from the same base race for the same number; the loser is stale.
+            # Two saves from the same base race for the same number; the loser is stale. The
+            # revision is added inside the savepoint: begin_nested() flushes what is pending
+            # *before* the savepoint starts, and a failure there would end the whole transaction.
             with db.begin_nested():
+                db.add(revision)
                 db.flush()
         except IntegrityError:
             raise StaleRevision(number) from None
@@ -300,8 +325,9 @@ def edit_proposal(
             setattr(proposal, key, value)
         proposal.revision_number = number
         _event(db, proposal, EventKind.edited, user, now, message.strip(), revision=number)
-    _set_metadata(db, proposal, category, values.tags, user, now)
-    proposal.last_activity_at = now
+    if _set_metadata(db, proposal, category, tags, user, now) or text_changed:
+        # A save that changed nothing is no activity.
+        proposal.last_activity_at = now
     db.flush()
     return proposal
 
@@ -313,23 +339,27 @@ def _set_metadata(
     tags: list[str],
     actor: User,
     now: datetime,
-) -> None:
-    old = (proposal.category.name if proposal.category else "none", proposal.tag_names)
-    if proposal.category_id != (category.id if category else None):
-        proposal.category_id = category.id if category else None
+) -> bool:
+    """File the proposal under `category` with `tags`; True (and an event) when that changed."""
+    category_id = category.id if category else None
+    tags = sorted(tags)
+    # Compared by id: two categories may carry the same name.
+    if proposal.category_id == category_id and proposal.tag_names == tags:
+        return False
+    if proposal.category_id != category_id:
+        proposal.category_id = category_id
         proposal.category = category
-    if sorted(tags) != proposal.tag_names:
-        proposal.tags = [ProposalTag(tag=tag) for tag in sorted(tags)]
-    new = (category.name if category else "none", sorted(tags))
-    if old != new:
-        _event(
-            db,
-            proposal,
-            EventKind.recategorized,
-            actor,
-            now,
-            f"category {new[0]}; tags {', '.join(new[1]) or 'none'}",
-        )
+    if proposal.tag_names != tags:
+        proposal.tags = [ProposalTag(tag=tag) for tag in tags]
+    _event(
+        db,
+        proposal,
+        EventKind.recategorized,
+        actor,
+        now,
+        f"category {category.name if category else 'none'}; tags {', '.join(tags) or 'none'}",
+    )
+    return True
 
 
 def moderate_metadata(
@@ -348,10 +378,16 @@ def moderate_metadata(
         actor, communities_service.membership_of(db, proposal.community, actor)
     )
     problems: dict[str, str] = {}
-    _check_tags(tags, problems)
-    resolved = _resolve_category(db, proposal.community, category, problems)
+    tags = _check_tags(tags, problems)
+    resolved = _resolve_category(
+        db, proposal.community, category, problems, current=proposal.category
+    )
     if lock and not reason.strip():
         problems["reason"] = "Give a reason for the record."
+    elif lock is not None and len(reason.strip()) > MESSAGE_MAX:
+        problems["reason"] = f"Use at most {MESSAGE_MAX} characters."
+    elif lock is not None and "\x00" in reason:
+        problems["reason"] = NUL_PROBLEM
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     _set_metadata(db, proposal, resolved, tags, user, now)
@@ -371,6 +407,13 @@ def set_locked(
     reason = reason.strip()
     if locked and not reason:
         raise ValidationFailed("Say why.", fields={"reason": "Give a reason for the record."})
+    if len(reason) > MESSAGE_MAX:
+        # Refused rather than cut short in the public record.
+        raise ValidationFailed(
+            "The reason is too long.", fields={"reason": f"Use at most {MESSAGE_MAX} characters."}
+        )
+    if "\x00" in reason:
+        raise ValidationFailed("The reason is not valid.", fields={"reason": NUL_PROBLEM})
     if locked == (proposal.locked_at is not None):
         return proposal
     proposal.locked_at = now if locked else None
@@ -409,6 +452,8 @@ def withdraw(
         raise ValidationFailed(
             "The reason is too long.", fields={"reason": f"Use at most {MESSAGE_MAX} characters."}
         )
+    if "\x00" in reason:
+        raise ValidationFailed("The reason is not valid.", fields={"reason": NUL_PROBLEM})
     proposal.state = ProposalState.withdrawn
     proposal.withdrawn_at = now
     proposal.deadline_at = None
@@ -436,11 +481,12 @@ def add_coauthor(
             "Not a member.",
             fields={"username": f"{invitee.display_name} is not a member of this community."},
         )
+    already = ValidationFailed(
+        "Already an author.",
+        fields={"username": f"{invitee.display_name} is an author already."},
+    )
     if invitee.id in author_ids(db, proposal):
-        raise ValidationFailed(
-            "Already an author.",
-            fields={"username": f"{invitee.display_name} is an author already."},
-        )
+        raise already
     coauthor = ProposalAuthor(
         proposal_id=proposal.id,
         user_id=invitee.id,
@@ -448,7 +494,13 @@ def add_coauthor(
         added_by_id=user.id,
         added_at=now,
     )
-    db.add(coauthor)
+    try:
+        # A double submit may pass the check above twice; the unique pair decides, alone.
+        with db.begin_nested():
+            db.add(coauthor)
+            db.flush()
+    except IntegrityError:
+        raise already from None
     _event(db, proposal, EventKind.coauthor_added, user, now, invitee.username)
     follow(db, actor=invitee, proposal=proposal, now=now)
     db.flush()
@@ -459,9 +511,13 @@ def remove_coauthor(
     db: Session, *, actor: User | None, proposal: Proposal, username: str, now: datetime
 ) -> None:
     """The author removes a co-author, or a co-author steps down."""
+    user = community_permissions.require_user(actor)
+    # Permission first: whether a name exists is no business of someone who may not remove.
+    if accounts_service.normalize_username(username) != user.username:
+        perms.ensure_is_original_author(user, proposal, "remove co-authors")
+    if proposal.state in lifecycle.FINAL:
+        raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
     person = accounts_service.get_user(db, username)
-    if actor is None or (actor.id != proposal.author_id and actor.id != person.id):
-        perms.ensure_is_original_author(actor, proposal, "remove co-authors")
     row = db.scalar(
         select(ProposalAuthor).where(
             ProposalAuthor.proposal_id == proposal.id,
@@ -472,7 +528,10 @@ def remove_coauthor(
     if row is None:
         raise NotFound(f"{person.display_name} is not a co-author.")
     db.delete(row)
-    _event(db, proposal, EventKind.coauthor_removed, actor, now, person.username)
+    if perms.is_private(proposal):
+        # They can no longer see it, so they must not hear about it either.
+        unfollow(db, actor=person, proposal=proposal)
+    _event(db, proposal, EventKind.coauthor_removed, user, now, person.username)
     db.flush()
 
 
@@ -480,9 +539,10 @@ def follow(db: Session, *, actor: User | None, proposal: Proposal, now: datetime
     user = community_permissions.require_user(actor)
     if is_following(db, proposal, user):
         return
-    db.add(Follow(proposal_id=proposal.id, user_id=user.id, created_at=now))
     try:
+        # Added inside the savepoint, so that a duplicate fails alone (see edit_proposal).
         with db.begin_nested():
+            db.add(Follow(proposal_id=proposal.id, user_id=user.id, created_at=now))
             db.flush()
     except IntegrityError:
         pass  # a double click: following already
@@ -599,12 +659,18 @@ def check_filter(raw: dict[str, str]) -> ProposalFilter:
     q = raw.get("q", "").strip()
     if len(q) > 200:
         problems["q"] = "Use at most 200 characters."
+    for name in ("category", "tag"):
+        # Compared in SQL, where PostgreSQL refuses NUL; no category or tag has one.
+        if "\x00" in raw.get(name, ""):
+            problems[name] = "No category or tag has this name."
     if problems:
         raise ValidationFailed("The filter is not valid.", fields=problems)
+    # A tag typed as in the form ("#Fan Art"); only the first one counts, none when empty (",").
+    tags = parse_tags(raw.get("tag", ""))
     return ProposalFilter(
         state=state,
         category=raw.get("category", "").strip(),
-        tag=parse_tags(raw.get("tag", ""))[0] if raw.get("tag", "").strip() else "",
+        tag=tags[0] if tags else "",
         q=q,
         sort=sort,  # type: ignore[arg-type]
     )
@@ -643,13 +709,24 @@ def _search(db: Session, q: str) -> _Search | None:
     return _Search(Proposal.id.in_(fts), selective=(found or 0) <= SELECTIVE_MATCHES)
 
 
+# Ids are compared with a bound integer, which the databases take up to 64 bits.
+_ID_LIMIT = 2**63
+
+
 def _cursor_values(values: list[object]) -> tuple[datetime, int]:
+    """The sort value (an instant, compared in UTC) and the id of the last item seen."""
     try:
-        return datetime.fromisoformat(str(values[0])), int(str(values[1]))
-    except ValueError:
+        at = datetime.fromisoformat(str(values[0]))
+        # In UTC, as stored: SQLite compares the text, so another offset would misplace the page.
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        after_id = int(str(values[1]))
+        if not -_ID_LIMIT < after_id < _ID_LIMIT:
+            raise ValueError(after_id)
+    except (ValueError, OverflowError):
         raise ValidationFailed(
             "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
         ) from None
+    return at, after_id
 
 
 def list_proposals(
@@ -672,17 +749,20 @@ def list_proposals(
         query = select(Proposal).where(Proposal.community_id == community.id)
         if search is not None:
             query = query.where(search.condition)
-    own_drafts = (
-        exists()
-        .where(ProposalAuthor.proposal_id == Proposal.id)
-        .where(ProposalAuthor.user_id == viewer.id)
-        if viewer is not None
-        else None
+    # Drafts, and drafts withdrawn unpublished, only for their authors (as perms.is_private).
+    public = and_(
+        Proposal.state != ProposalState.draft,
+        or_(Proposal.state != ProposalState.withdrawn, Proposal.published_at.is_not(None)),
     )
-    if own_drafts is not None:
-        query = query.where(or_(Proposal.state != ProposalState.draft, own_drafts))
+    if viewer is not None:
+        own = (
+            exists()
+            .where(ProposalAuthor.proposal_id == Proposal.id)
+            .where(ProposalAuthor.user_id == viewer.id)
+        )
+        query = query.where(or_(public, own))
     else:
-        query = query.where(Proposal.state != ProposalState.draft)
+        query = query.where(public)
     if filters.state:
         query = query.where(Proposal.state == ProposalState(filters.state))
     if filters.category:
@@ -700,12 +780,12 @@ def list_proposals(
         column = Proposal.deadline_at
         query = query.where(column.is_not(None)).order_by(column.asc(), Proposal.id.asc())
         if at is not None:
-            query = query.where(or_(column > at, and_(column == at, Proposal.id > after_id)))
+            query = query.where(tuple_(column, Proposal.id) > tuple_(at, after_id))
     else:
         column = Proposal.listed_at if filters.sort == "newest" else Proposal.last_activity_at
         query = query.order_by(column.desc(), Proposal.id.desc())
         if at is not None:
-            query = query.where(or_(column < at, and_(column == at, Proposal.id < after_id)))
+            query = query.where(tuple_(column, Proposal.id) < tuple_(at, after_id))
     items = list(db.scalars(query.limit(limit + 1)))
     next_cursor = None
     if len(items) > limit:

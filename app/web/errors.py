@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from app.errors import DomainError, NotAuthenticated, RateLimited
 from app.web.api import API_PREFIX
+from app.web.auth import Auth
 from app.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ def _server_error(request: Request, exc: Exception) -> Response:
     message = "The server failed to answer. The error was logged; please try again later."
     if is_api(request):
         return json_error(500, "server_error", message)
+    # The request's database session ended with the failure: the page must not touch it.
+    request.state.auth = Auth(user=None, via="anonymous")
     try:
         return error_page(request, 500, message)
     except Exception:  # the error page itself may depend on what broke

@@ -259,3 +259,17 @@ def test_serve_starts_uvicorn_in_production_with_a_secret(invoke, uvicorn_calls)
     assert (call["host"], call["port"], call["workers"], call["factory"]) == (
         "127.0.0.1", 8123, 2, True,
     )  # fmt: skip
+
+
+def test_serve_trusts_forwarded_headers_only_from_the_given_proxies(invoke, uvicorn_calls):
+    env: dict[str, str | None] = {
+        "NORMSFORUM_ENVIRONMENT": "production",
+        "NORMSFORUM_SECRET_KEY": TEST_SECRET,
+    }
+    result = invoke("serve", "--forwarded-allow-ips", "10.0.0.5", env=env)
+    assert result.exit_code == 0, result.output
+    assert uvicorn_calls[0]["proxy_headers"] is True
+    assert uvicorn_calls[0]["forwarded_allow_ips"] == "10.0.0.5"
+    result = invoke("serve", env=env)
+    # Left to uvicorn: 127.0.0.1, or $FORWARDED_ALLOW_IPS; never every address.
+    assert uvicorn_calls[1]["forwarded_allow_ips"] is None
