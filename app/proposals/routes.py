@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.accounts.models import User
@@ -96,18 +97,32 @@ def _choices(db: SessionDep, community: Community, proposal: Proposal | None) ->
     return categories
 
 
-def _form_values(
-    title: str, summary: str, rationale: str, norm_text: str, category: str, tags: str, kind: str
-) -> service.ProposalDraft:
-    return service.ProposalDraft(
-        title=title,
-        summary=summary,
-        rationale=rationale,
-        norm_text=norm_text,
-        category=category,
-        tags=service.parse_tags(tags),
-        kind=kind or "new",
-    )
+class ProposalForm(BaseModel):
+    """What the proposal form posts; a field left out is an empty field, never a crash."""
+
+    title: str = ""
+    summary: str = ""
+    rationale: str = ""
+    norm_text: str = ""
+    category: str = ""
+    tags: str = ""
+    kind: str = "new"
+    message: str = ""
+    base_revision: str = ""
+
+    def draft(self) -> service.ProposalDraft:
+        return service.ProposalDraft(
+            title=self.title,
+            summary=self.summary,
+            rationale=self.rationale,
+            norm_text=self.norm_text,
+            category=self.category,
+            tags=service.parse_tags(self.tags),
+            kind=self.kind or "new",
+        )
+
+
+ProposalFormDep = Annotated[ProposalForm, Form()]
 
 
 def _form_page(
@@ -147,42 +162,19 @@ def new_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> 
 
 @router.post("/c/{slug}/proposals/new")
 def create(
-    request: Request,
-    db: SessionDep,
-    user: CurrentUser,
-    slug: str,
-    title: FormStr = "",
-    summary: FormStr = "",
-    rationale: FormStr = "",
-    norm_text: FormStr = "",
-    category: FormStr = "",
-    tags: FormStr = "",
-    kind: FormStr = "new",
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, form: ProposalFormDep
 ) -> Response:
     community = communities_service.get_community(db, slug)
-    typed = {
-        "title": title,
-        "summary": summary,
-        "rationale": rationale,
-        "norm_text": norm_text,
-        "category": category,
-        "tags": tags,
-        "kind": kind,
-    }
     try:
         proposal = service.create_proposal(
-            db,
-            actor=user,
-            community=community,
-            values=_form_values(title, summary, rationale, norm_text, category, tags, kind),
-            now=utcnow(),
+            db, actor=user, community=community, values=form.draft(), now=utcnow()
         )
     except ValidationFailed as exc:
         return _form_page(
             request,
             db,
             community,
-            values=typed,
+            values=form.model_dump(),
             errors=exc.fields,
             message=exc.message,
             status_code=422,
@@ -269,30 +261,13 @@ def edit(
     user: CurrentUser,
     slug: str,
     proposal_id: ProposalId,
-    title: FormStr = "",
-    summary: FormStr = "",
-    rationale: FormStr = "",
-    norm_text: FormStr = "",
-    category: FormStr = "",
-    tags: FormStr = "",
-    message: FormStr = "",
-    base_revision: FormStr = "",
+    form: ProposalFormDep,
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
-    typed = {
-        "title": title,
-        "summary": summary,
-        "rationale": rationale,
-        "norm_text": norm_text,
-        "category": category,
-        "tags": tags,
-        "message": message,
-        "kind": proposal.kind.value,
-        "base_revision": base_revision,
-    }
+    typed = {**form.model_dump(), "kind": proposal.kind.value}
     try:
-        based_on = _number(base_revision)
+        based_on = _number(form.base_revision)
     except ValueError:
         based_on = -1  # no revision: the save is refused as stale, with the text kept
     try:
@@ -301,8 +276,8 @@ def edit(
             actor=user,
             proposal=proposal,
             base_revision=based_on,
-            values=_form_values(title, summary, rationale, norm_text, category, tags, "new"),
-            message=message,
+            values=form.draft(),
+            message=form.message,
             now=utcnow(),
         )
     except service.StaleRevision as exc:

@@ -8,7 +8,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -676,37 +689,85 @@ def check_filter(raw: dict[str, str]) -> ProposalFilter:
     )
 
 
-# Up to this many matches, a SQLite search reads the matching rows and sorts them; past it, it
-# walks the list in order and stops at the first page of matches (which come often then).
-SELECTIVE_MATCHES = 2000
+# SQLite cannot tell how many proposals a search word, a tag or a category picks, so the
+# service counts each (up to this cap) and chooses the plan itself: the smallest selective
+# filter drives the query and the page is sorted in memory; when none is selective, the
+# (community, sort) index drives and the first page of matches comes quickly. PostgreSQL's
+# planner makes the same choice from its own statistics.
+SELECTIVE_MATCHES = 300
 
 
-@dataclass(frozen=True)
-class _Search:
-    condition: ColumnElement[bool]
-    selective: bool
+def _search_words(q: str) -> list[str]:
+    return re.findall(r"\w+", q.lower())[:10]
 
 
-def _search(db: Session, q: str) -> _Search | None:
-    """Full-text match over title, summary and norm text, on either database."""
-    words = re.findall(r"\w+", q.lower())[:10]
-    if not words:
-        return None
-    if db.get_bind().dialect.name == "postgresql":
-        # PostgreSQL's planner knows each word's frequency from the GIN index statistics.
-        query = " & ".join(f"{w}:*" for w in words)
+def _narrowing_ids(db: Session, community: Community, filters: ProposalFilter) -> list[Select[int]]:
+    """For SQLite: the ids each filter picks, from that filter's own index."""
+    narrowing: list[Select[int]] = []
+    words = _search_words(filters.q)
+    if words:
+        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        narrowing.append(
+            select(literal_column("rowid", Integer))
+            .select_from(text("proposals_fts"))
+            .where(text("proposals_fts MATCH :match").bindparams(match=match))
+        )
+    if filters.tag:
+        narrowing.append(select(ProposalTag.proposal_id).where(ProposalTag.tag == filters.tag))
+    if filters.category:
+        narrowing.append(
+            select(Proposal.id)
+            .join(Category, Category.id == Proposal.category_id)
+            .where(Category.community_id == community.id, Category.slug == filters.category)
+        )
+    return narrowing
+
+
+def _sqlite_filtered(
+    db: Session, community: Community, filters: ProposalFilter
+) -> Select[Proposal]:
+    narrowing = _narrowing_ids(db, community, filters)
+    sized = [
+        (
+            db.scalar(select(func.count()).select_from(ids.limit(SELECTIVE_MATCHES + 1).subquery()))
+            or 0,
+            ids,
+        )
+        for ids in narrowing
+    ]
+    selective = sorted((n, i) for i, (n, _) in enumerate(sized) if n <= SELECTIVE_MATCHES)
+    # "+ 0" makes a column useless as an index key, which is how SQLite is told the plan.
+    if selective:
+        driver = sized[selective[0][1]][1]
+        query = select(Proposal).where(
+            Proposal.community_id + 0 == community.id, Proposal.id.in_(driver)
+        )
+        rest = [ids for _, ids in sized if ids is not driver]
+    else:
+        query = select(Proposal).where(Proposal.community_id == community.id)
+        rest = [ids for _, ids in sized]
+    for ids in rest:
+        query = query.where((Proposal.id + 0).in_(ids))
+    return query
+
+
+def _postgres_filtered(community: Community, filters: ProposalFilter) -> Select[Proposal]:
+    query = select(Proposal).where(Proposal.community_id == community.id)
+    words = _search_words(filters.q)
+    if words:
         matches: ColumnElement[bool] = text(
             "proposals.search_vector @@ to_tsquery('simple', :tsquery)"
-        ).bindparams(tsquery=query)  # type: ignore[assignment]
-        return _Search(matches, selective=False)
-    match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    fts = (
-        select(text("rowid"))
-        .select_from(text("proposals_fts"))
-        .where(text("proposals_fts MATCH :match").bindparams(match=match))
-    )
-    found = db.scalar(select(func.count()).select_from(fts.limit(SELECTIVE_MATCHES + 1).subquery()))
-    return _Search(Proposal.id.in_(fts), selective=(found or 0) <= SELECTIVE_MATCHES)
+        ).bindparams(tsquery=" & ".join(f"{w}:*" for w in words))  # type: ignore[assignment]
+        query = query.where(matches)
+    if filters.tag:
+        query = query.where(
+            exists().where(ProposalTag.proposal_id == Proposal.id, ProposalTag.tag == filters.tag)
+        )
+    if filters.category:
+        query = query.join(Category, Category.id == Proposal.category_id).where(
+            Category.slug == filters.category
+        )
+    return query
 
 
 # Ids are compared with a bound integer, which the databases take up to 64 bits.
@@ -739,16 +800,10 @@ def list_proposals(
     cursor: str | None = None,
 ) -> ProposalPage:
     """One page of a community's proposals, filtered, searched and sorted, by keyset."""
-    search = _search(db, filters.q) if filters.q else None
-    if search is not None and search.selective:
-        # "+ 0" keeps SQLite off the (community, sort) index: it starts from the few matches.
-        query: Select[Proposal] = select(Proposal).where(
-            Proposal.community_id + 0 == community.id, search.condition
-        )
+    if db.get_bind().dialect.name == "sqlite":
+        query = _sqlite_filtered(db, community, filters)
     else:
-        query = select(Proposal).where(Proposal.community_id == community.id)
-        if search is not None:
-            query = query.where(search.condition)
+        query = _postgres_filtered(community, filters)
     # Drafts, and drafts withdrawn unpublished, only for their authors (as perms.is_private).
     public = and_(
         Proposal.state != ProposalState.draft,
@@ -765,14 +820,6 @@ def list_proposals(
         query = query.where(public)
     if filters.state:
         query = query.where(Proposal.state == ProposalState(filters.state))
-    if filters.category:
-        query = query.join(Category, Category.id == Proposal.category_id).where(
-            Category.slug == filters.category
-        )
-    if filters.tag:
-        query = query.where(
-            exists().where(ProposalTag.proposal_id == Proposal.id, ProposalTag.tag == filters.tag)
-        )
 
     after = paging.decode(cursor, size=2)
     at, after_id = _cursor_values(after) if after else (None, 0)
