@@ -9,7 +9,6 @@ from typing import Literal
 
 from markupsafe import Markup
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
     and_,
@@ -689,11 +688,12 @@ def check_filter(raw: dict[str, str]) -> ProposalFilter:
     )
 
 
-# SQLite cannot tell how many proposals a search word, a tag or a category picks, so the
-# service counts each (up to this cap) and chooses the plan itself: the smallest selective
-# filter drives the query and the page is sorted in memory; when none is selective, the
-# (community, sort) index drives and the first page of matches comes quickly. PostgreSQL's
-# planner makes the same choice from its own statistics.
+# Neither database can tell well how many proposals a search word (or, for SQLite, a tag or a
+# category) picks: SQLite keeps no such statistics, and PostgreSQL guesses a fixed share for a
+# word it has not sampled. So the service counts each narrowing filter (up to this cap) and
+# chooses the plan itself: the smallest selective filter drives the query and the page is
+# sorted in memory; when none is selective, the (community, sort) index drives and the first
+# page of matches comes after a short walk. Either way a page costs about the same at any size.
 SELECTIVE_MATCHES = 300
 
 
@@ -701,17 +701,29 @@ def _search_words(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:10]
 
 
+def _search_ids(db: Session, words: list[str]) -> Select[int]:
+    """Ids of proposals whose title, summary or norm text has every word (as a prefix)."""
+    if db.get_bind().dialect.name == "postgresql":
+        tsquery = " & ".join(f"{w}:*" for w in words)
+        return select(Proposal.id).where(
+            text("proposals.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
+                tsquery=tsquery
+            )
+        )
+    match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return (
+        select(literal_column("rowid", Integer))
+        .select_from(text("proposals_fts"))
+        .where(text("proposals_fts MATCH :match").bindparams(match=match))
+    )
+
+
 def _narrowing_ids(db: Session, community: Community, filters: ProposalFilter) -> list[Select[int]]:
-    """For SQLite: the ids each filter picks, from that filter's own index."""
+    """The ids each filter picks, each from that filter's own index."""
     narrowing: list[Select[int]] = []
     words = _search_words(filters.q)
     if words:
-        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        narrowing.append(
-            select(literal_column("rowid", Integer))
-            .select_from(text("proposals_fts"))
-            .where(text("proposals_fts MATCH :match").bindparams(match=match))
-        )
+        narrowing.append(_search_ids(db, words))
     if filters.tag:
         narrowing.append(select(ProposalTag.proposal_id).where(ProposalTag.tag == filters.tag))
     if filters.category:
@@ -723,50 +735,26 @@ def _narrowing_ids(db: Session, community: Community, filters: ProposalFilter) -
     return narrowing
 
 
-def _sqlite_filtered(
-    db: Session, community: Community, filters: ProposalFilter
-) -> Select[Proposal]:
-    narrowing = _narrowing_ids(db, community, filters)
-    sized = [
-        (
-            db.scalar(select(func.count()).select_from(ids.limit(SELECTIVE_MATCHES + 1).subquery()))
-            or 0,
-            ids,
-        )
-        for ids in narrowing
+def _filtered(db: Session, community: Community, filters: ProposalFilter) -> Select[Proposal]:
+    # One short query per filter fetches its first ids: up to the cap they are the whole match.
+    fetched = [
+        (list(db.scalars(ids.limit(SELECTIVE_MATCHES + 1))), ids)
+        for ids in _narrowing_ids(db, community, filters)
     ]
-    selective = sorted((n, i) for i, (n, _) in enumerate(sized) if n <= SELECTIVE_MATCHES)
-    # "+ 0" makes a column useless as an index key, which is how SQLite is told the plan.
+    selective = [(found, ids) for found, ids in fetched if len(found) <= SELECTIVE_MATCHES]
+    # "+ 0" makes a column useless as an index key: that is how the plan is chosen.
     if selective:
-        driver = sized[selective[0][1]][1]
+        found, driver = min(selective, key=lambda pair: len(pair[0]))
+        # Concrete ids: primary-key lookups, whatever the planner would guess for a subquery.
         query = select(Proposal).where(
-            Proposal.community_id + 0 == community.id, Proposal.id.in_(driver)
+            Proposal.community_id + 0 == community.id, Proposal.id.in_(found)
         )
-        rest = [ids for _, ids in sized if ids is not driver]
+        rest = [ids for _, ids in fetched if ids is not driver]
     else:
         query = select(Proposal).where(Proposal.community_id == community.id)
-        rest = [ids for _, ids in sized]
+        rest = [ids for _, ids in fetched]
     for ids in rest:
         query = query.where((Proposal.id + 0).in_(ids))
-    return query
-
-
-def _postgres_filtered(community: Community, filters: ProposalFilter) -> Select[Proposal]:
-    query = select(Proposal).where(Proposal.community_id == community.id)
-    words = _search_words(filters.q)
-    if words:
-        matches: ColumnElement[bool] = text(
-            "proposals.search_vector @@ to_tsquery('simple', :tsquery)"
-        ).bindparams(tsquery=" & ".join(f"{w}:*" for w in words))  # type: ignore[assignment]
-        query = query.where(matches)
-    if filters.tag:
-        query = query.where(
-            exists().where(ProposalTag.proposal_id == Proposal.id, ProposalTag.tag == filters.tag)
-        )
-    if filters.category:
-        query = query.join(Category, Category.id == Proposal.category_id).where(
-            Category.slug == filters.category
-        )
     return query
 
 
@@ -800,10 +788,7 @@ def list_proposals(
     cursor: str | None = None,
 ) -> ProposalPage:
     """One page of a community's proposals, filtered, searched and sorted, by keyset."""
-    if db.get_bind().dialect.name == "sqlite":
-        query = _sqlite_filtered(db, community, filters)
-    else:
-        query = _postgres_filtered(community, filters)
+    query = _filtered(db, community, filters)
     # Drafts, and drafts withdrawn unpublished, only for their authors (as perms.is_private).
     public = and_(
         Proposal.state != ProposalState.draft,
