@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -166,15 +167,16 @@ def seed(url: str, size: int) -> None:
 
 
 @contextmanager
-def database(kind: str, size: int) -> Iterator[str]:
+def databases(kind: str) -> Iterator[dict[int, str]]:
+    """One fresh database per size, all alive at once (so requests can alternate)."""
     if kind == "postgresql":
         from tests.support import postgres
 
         with postgres.cluster() as server:
-            yield postgres.create_database(server, f"bench_{size}")
+            yield {size: postgres.create_database(server, f"bench_{size}") for size in SIZES}
         return
     with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'bench.sqlite'}"
+        yield {size: f"sqlite:///{Path(folder) / f'bench-{size}.sqlite'}" for size in SIZES}
 
 
 def _counter(statements: list[int]) -> Callable[..., None]:
@@ -187,27 +189,56 @@ def _counter(statements: list[int]) -> Callable[..., None]:
 Figures = tuple[float, float, int, int]
 
 
-def measure(client: TestClient, engine_events: list[int], path: str) -> Figures:
-    """Median and p95 milliseconds, SQL statements and items shown, for one GET."""
-    client.get(path)  # warm up caches and the template
-    timings = []
+@dataclass
+class Target:
+    """One size's app under test, with its statement counter."""
+
+    client: TestClient
+    statements: list[int]
+
+
+def measure(targets: dict[int, Target], paths: dict[int, str]) -> dict[int, Figures]:
+    """Median and p95 ms, SQL statements and items shown per size, requests alternating.
+
+    Alternating small and large request by request makes background load on the machine fall
+    on both sizes alike, so the ratio between them stays honest on a busy machine.
+    """
+    timings: dict[int, list[float]] = {size: [] for size in targets}
+    counts: dict[int, int] = {}
+    items: dict[int, int] = {}
+    for size, target in targets.items():
+        target.client.get(paths[size])  # warm up caches and the template
     for _ in range(REQUESTS):
-        engine_events.clear()
-        start = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (path, response.status_code)
-    timings.sort()
-    if path.startswith("/api/"):
-        items = len(response.json()["items"])
-    else:
-        items = response.text.count('class="card proposal-card"')
-    return (
-        statistics.median(timings),
-        timings[int(len(timings) * 0.95) - 1],
-        len(engine_events),
-        items,
-    )
+        for size, target in targets.items():
+            path = paths[size]
+            target.statements.clear()
+            start = time.perf_counter()
+            response = target.client.get(path)
+            timings[size].append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+            counts[size] = len(target.statements)
+            if path.startswith("/api/"):
+                items[size] = len(response.json()["items"])
+            else:
+                items[size] = response.text.count('class="card proposal-card"')
+    figures: dict[int, Figures] = {}
+    for size, values in timings.items():
+        values.sort()
+        figures[size] = (
+            statistics.median(values),
+            values[int(len(values) * 0.95) - 1],
+            counts[size],
+            items[size],
+        )
+    return figures
+
+
+def third_page(client: TestClient) -> str:
+    first = client.get("/api/v1/communities/bench/proposals?limit=20").json()
+    second = client.get(
+        "/api/v1/communities/bench/proposals?limit=20&cursor=" + first["next_cursor"]
+    ).json()
+    return f"/c/bench/proposals?cursor={second['next_cursor']}"
 
 
 PATHS = {
@@ -223,29 +254,29 @@ PATHS = {
 
 
 def run(kind: str) -> dict[int, dict[str, Figures]]:
-    results: dict[int, dict[str, Figures]] = {}
-    for size in SIZES:
-        with database(kind, size) as url:
+    results: dict[int, dict[str, Figures]] = {size: {} for size in SIZES}
+    with databases(kind) as urls, ExitStack() as stack:
+        targets: dict[int, Target] = {}
+        for size, url in urls.items():
             migrate.upgrade(url)
             seed(url, size)
             settings = Settings(
                 environment="test", database_url=url, secret_key="bench-secret-" + "x" * 32
             )
             app = create_app(settings)
+            stack.callback(app.state.engine.dispose)
             statements: list[int] = []
             event.listen(app.state.engine, "before_cursor_execute", _counter(statements))
-            with TestClient(app) as client:
-                paths = dict(PATHS)
-                cursor_page = client.get("/api/v1/communities/bench/proposals?limit=20").json()
-                second = client.get(
-                    "/api/v1/communities/bench/proposals?limit=20&cursor="
-                    + cursor_page["next_cursor"]
-                ).json()
-                paths["list page, page 3"] = f"/c/bench/proposals?cursor={second['next_cursor']}"
-                results[size] = {
-                    name: measure(client, statements, path) for name, path in paths.items() if path
-                }
-            app.state.engine.dispose()
+            targets[size] = Target(stack.enter_context(TestClient(app)), statements)
+        for name, path in PATHS.items():
+            if path is None:
+                # The third page lies at a different cursor in each database.
+                paths = {size: third_page(target.client) for size, target in targets.items()}
+            else:
+                paths = dict.fromkeys(targets, path)
+            per_size = measure(targets, paths)
+            for size, figures in per_size.items():
+                results[size][name] = figures
     return results
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from markupsafe import Markup
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     and_,
@@ -701,60 +702,79 @@ def _search_words(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:10]
 
 
-def _search_ids(db: Session, words: list[str]) -> Select[int]:
-    """Ids of proposals whose title, summary or norm text has every word (as a prefix)."""
+@dataclass(frozen=True)
+class _Narrowing:
+    """A filter that picks few or many proposals: as ids to start from, or as a row test."""
+
+    ids: Select[int]
+    test: ColumnElement[bool]
+
+
+def _search(db: Session, words: list[str]) -> _Narrowing:
+    """Proposals whose title, summary or norm text has every word (as a prefix)."""
     if db.get_bind().dialect.name == "postgresql":
-        tsquery = " & ".join(f"{w}:*" for w in words)
-        return select(Proposal.id).where(
-            text("proposals.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
-                tsquery=tsquery
-            )
-        )
+        matches: ColumnElement[bool] = text(
+            "proposals.search_vector @@ to_tsquery('simple', :tsquery)"
+        ).bindparams(tsquery=" & ".join(f"{w}:*" for w in words))  # type: ignore[assignment]
+        return _Narrowing(select(Proposal.id).where(matches), matches)
     match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    return (
+    ids = (
         select(literal_column("rowid", Integer))
         .select_from(text("proposals_fts"))
         .where(text("proposals_fts MATCH :match").bindparams(match=match))
     )
+    return _Narrowing(ids, (Proposal.id + 0).in_(ids))
 
 
-def _narrowing_ids(db: Session, community: Community, filters: ProposalFilter) -> list[Select[int]]:
-    """The ids each filter picks, each from that filter's own index."""
-    narrowing: list[Select[int]] = []
+def _narrowings(db: Session, community: Community, filters: ProposalFilter) -> list[_Narrowing]:
+    narrowings: list[_Narrowing] = []
     words = _search_words(filters.q)
     if words:
-        narrowing.append(_search_ids(db, words))
+        narrowings.append(_search(db, words))
     if filters.tag:
-        narrowing.append(select(ProposalTag.proposal_id).where(ProposalTag.tag == filters.tag))
-    if filters.category:
-        narrowing.append(
-            select(Proposal.id)
-            .join(Category, Category.id == Proposal.category_id)
-            .where(Category.community_id == community.id, Category.slug == filters.category)
+        narrowings.append(
+            _Narrowing(
+                select(ProposalTag.proposal_id).where(ProposalTag.tag == filters.tag),
+                exists().where(
+                    ProposalTag.proposal_id == Proposal.id, ProposalTag.tag == filters.tag
+                ),
+            )
         )
-    return narrowing
+    if filters.category:
+        category_id = (
+            select(Category.id)
+            .where(Category.community_id == community.id, Category.slug == filters.category)
+            .scalar_subquery()
+        )
+        narrowings.append(
+            _Narrowing(
+                select(Proposal.id).where(Proposal.category_id == category_id),
+                Proposal.category_id + 0 == category_id,
+            )
+        )
+    return narrowings
 
 
 def _filtered(db: Session, community: Community, filters: ProposalFilter) -> Select[Proposal]:
     # One short query per filter fetches its first ids: up to the cap they are the whole match.
     fetched = [
-        (list(db.scalars(ids.limit(SELECTIVE_MATCHES + 1))), ids)
-        for ids in _narrowing_ids(db, community, filters)
+        (list(db.scalars(n.ids.limit(SELECTIVE_MATCHES + 1))), n)
+        for n in _narrowings(db, community, filters)
     ]
-    selective = [(found, ids) for found, ids in fetched if len(found) <= SELECTIVE_MATCHES]
+    selective = [(found, n) for found, n in fetched if len(found) <= SELECTIVE_MATCHES]
     # "+ 0" makes a column useless as an index key: that is how the plan is chosen.
     if selective:
         found, driver = min(selective, key=lambda pair: len(pair[0]))
-        # Concrete ids: primary-key lookups, whatever the planner would guess for a subquery.
+        # Concrete ids: primary-key lookups, whatever a planner would guess for a subquery.
         query = select(Proposal).where(
             Proposal.community_id + 0 == community.id, Proposal.id.in_(found)
         )
-        rest = [ids for _, ids in fetched if ids is not driver]
     else:
+        driver = None
         query = select(Proposal).where(Proposal.community_id == community.id)
-        rest = [ids for _, ids in fetched]
-    for ids in rest:
-        query = query.where((Proposal.id + 0).in_(ids))
+    for _, narrowing in fetched:
+        if narrowing is not driver:
+            query = query.where(narrowing.test)
     return query
 
 
