@@ -20,10 +20,12 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	touch $@
 
 ## run: install, migrate the SQLite database, seed the demo on first start, serve on http://$(HOST):$(PORT)
+run: export NORMSFORUM_ENVIRONMENT ?= development
+run: export NORMSFORUM_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
-	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum migrate
-	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum seed-demo --if-empty
-	NORMSFORUM_ENVIRONMENT=$${NORMSFORUM_ENVIRONMENT:-development} $(BIN)/normsforum serve --host $(HOST) --port $(PORT)
+	$(BIN)/normsforum migrate
+	$(BIN)/normsforum seed-demo --if-empty
+	$(BIN)/normsforum serve --host $(HOST) --port $(PORT)
 
 ## test: lint, type-check, then the whole suite on SQLite and (where installed) PostgreSQL
 test: lint typecheck unit pg-test
