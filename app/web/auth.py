@@ -13,7 +13,7 @@ from app.accounts.models import TokenScope, User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import NotAuthenticated, PermissionDenied
-from app.web.csrf import SAFE_METHODS
+from app.web.cookies import SAFE_METHODS, session_cookie_name
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,6 @@ class Auth:
     user: User | None
     via: Literal["session", "token", "anonymous"]
     session_token: str | None = None
-
-
-def session_cookie_name(settings: Settings) -> str:
-    # The __Host- prefix pins the cookie to this exact host over https.
-    return "__Host-nf_session" if settings.is_https else "nf_session"
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:

@@ -19,14 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import PermissionDenied
+from app.web.cookies import SAFE_METHODS, csrf_cookie_name, session_cookie_name
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_FIELD = "csrf_token"
 HEADER = "x-csrf-token"
-
-
-def cookie_name(settings: Settings) -> str:
-    return "__Host-nf_csrf" if settings.is_https else "nf_csrf"
 
 
 class CSRFCookieMiddleware:
@@ -35,7 +31,7 @@ class CSRFCookieMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.name = cookie_name(settings)
+        self.name = csrf_cookie_name(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,11 +75,19 @@ def _origin_allowed(request: Request) -> bool:
     return origin in allowed
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
 async def csrf_protect(request: Request) -> None:
     """Refuse an unsafe cookie-authenticated request lacking a valid token or from another site."""
     if request.method in SAFE_METHODS:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    settings = request.app.state.settings
+    if _is_api(request) and session_cookie_name(settings) not in request.cookies:
+        # No session, no ambient authority to abuse: the API answers 401 on its own.
         return
     if not _origin_allowed(request):
         raise PermissionDenied("This request came from another site and was refused.")

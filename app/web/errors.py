@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from app.errors import DomainError, NotAuthenticated, RateLimited
-from app.web.api import API_PREFIX
 from app.web.auth import Auth
 from app.web.templating import render
 
@@ -44,7 +43,8 @@ CODES = {
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path == API_PREFIX or request.url.path.startswith(API_PREFIX + "/")
+    """Every path under /api/ answers JSON, even one no version knows."""
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
 
 
 def json_error(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from app.web.cookies import SAFE_METHODS
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
