@@ -14,6 +14,7 @@ from app.communities import service as communities_service
 from app.communities.models import Community, Role
 from app.proposals import service as proposals_service
 from app.proposals.models import ProposalState
+from app.works import service as works_service
 
 #: Demo logins, also listed in the README. For a local demo only: never seed a public site.
 DEMO_PASSWORD = "miku-demo-2026"
@@ -183,6 +184,125 @@ def _seed_proposals(
             )
 
 
+# (key, registered by, title, creator, url, medium, license, notes, duration, excerpt, parents)
+DEMO_WORKS: list[tuple[str, str, str, str, str, str, str, str, str, str, list[str]]] = [
+    (
+        "design",
+        "rights_crypton",
+        "Character design sheet",
+        "Rights Holder Office",
+        "https://example.org/works/design-sheet",
+        "image",
+        "All rights reserved",
+        "",
+        "",
+        "",
+        [],
+    ),
+    (
+        "illustration",
+        "creator_len",
+        "Rooftop at dusk (fan illustration)",
+        "Len the Producer",
+        "https://example.org/works/rooftop",
+        "image",
+        "CC BY-NC 3.0",
+        "",
+        "",
+        "",
+        ["design"],
+    ),
+    (
+        "remix",
+        "fan_luka",
+        "Rooftop remix (music video)",
+        "Luka Fan",
+        "https://example.org/works/rooftop-remix",
+        "video",
+        "CC BY-NC 3.0",
+        "flashing lights",
+        "215",
+        "",
+        ["illustration"],
+    ),
+    (
+        "base-model",
+        "creator_len",
+        "Open image model v2",
+        "An AI lab",
+        "https://example.org/works/base-model",
+        "ai_model",
+        "CreativeML Open RAIL-M",
+        "",
+        "",
+        "",
+        [],
+    ),
+    (
+        "lora",
+        "fan_kaito",
+        "Character LoRA trained on fan art",
+        "Kaito Fan",
+        "https://example.org/works/character-lora",
+        "ai_model",
+        "CreativeML Open RAIL-M",
+        "suggestive outputs possible",
+        "",
+        "",
+        ["base-model", "illustration"],
+    ),
+    (
+        "story",
+        "fan_luka",
+        "After the concert (short story)",
+        "Luka Fan",
+        "https://example.org/works/after-the-concert",
+        "text",
+        "CC BY 4.0",
+        "",
+        "",
+        "She stepped off the stage, still humming the last chorus, and the city lights "
+        "answered in teal.",
+        ["design"],
+    ),
+]
+
+
+def _seed_works(db: Session, community: Community, users: dict[str, User], now: datetime) -> None:
+    ids: dict[str, int] = {}
+    for (
+        key,
+        by,
+        title,
+        creator,
+        url,
+        medium,
+        license_,
+        notes,
+        duration,
+        excerpt,
+        parents,
+    ) in DEMO_WORKS:
+        work = works_service.create_work(
+            db,
+            actor=users[by],
+            community=community,
+            values=works_service.WorkDraft(
+                title=title,
+                creator_name=creator,
+                url=url,
+                medium=medium,
+                license=license_,
+                content_notes=notes,
+                duration_seconds=duration,
+                excerpt=excerpt,
+                parents=[str(ids[p]) for p in parents],
+            ),
+            now=now,
+        )
+        ids[key] = work.id
+
+
 def _unwrap(text: str) -> str:
     """Join the source's wrapped lines, keeping paragraphs, so the edit box shows prose."""
     return re.sub(r"(?<!\n)\n(?!\n)", " ", text).strip()
@@ -234,6 +354,7 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
     # The founding admin hands the Miku community over to its moderator.
     communities_service.leave(db, actor=admin, community=miku, now=now)
     _seed_proposals(db, miku, users, now)
+    _seed_works(db, miku, users, now)
     logins = [("admin", DEMO_PASSWORD, "site admin")]
     logins += [(u, DEMO_PASSWORD, r.value) for u, _d, r in DEMO_USERS if r is not None]
     return logins

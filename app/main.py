@@ -21,6 +21,8 @@ from app.web.api import API_PREFIX
 from app.web.csrf import CSRFCookieMiddleware, csrf_protect
 from app.web.middleware import DBSessionMiddleware, SecurityHeadersMiddleware
 from app.web.templating import STATIC, make_environment
+from app.works import api as works_api
+from app.works import routes as works_routes
 
 API_DESCRIPTION = """\
 The JSON API of Norms Forum. Authenticate with the browser session (writes then need the
@@ -60,12 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health_router)
     # HTML pages are hypermedia, not API: the OpenAPI schema describes /api/v1 alone.
-    for router in (accounts_routes.router, communities_routes.router, proposals_routes.router):
+    for router in (
+        accounts_routes.router,
+        communities_routes.router,
+        proposals_routes.router,
+        works_routes.router,
+    ):
         app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_api.router)
     api.include_router(communities_api.router)
     api.include_router(proposals_api.router)
+    api.include_router(works_api.router)
     app.include_router(api)
     return app
 

@@ -12,6 +12,7 @@ from app.proposals.models import (
     Revision,
 )
 from app.ratelimit import RateLimitHit
+from app.works.models import Work, WorkParent
 
 __all__ = [
     "AccessToken",
@@ -29,4 +30,6 @@ __all__ = [
     "RoleChange",
     "User",
     "UserSession",
+    "Work",
+    "WorkParent",
 ]

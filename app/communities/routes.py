@@ -17,7 +17,6 @@ from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import is_htmx, render
 
-# HTML pages answer with pages and redirects, not JSON: they stay out of the API's OpenAPI document.
 router = APIRouter(tags=["communities"])
 
 FormStr = Annotated[str, Form()]

@@ -1,0 +1,1 @@
+"""Example works and their lineage."""

@@ -1,0 +1,168 @@
+"""JSON API of works: list, register, read, edit, lineage and attribution."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from app.communities import service as communities_service
+from app.db import utcnow
+from app.web.api import COMMON_ERRORS, Limit, error_responses
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.works import service
+from app.works.models import Work
+from app.works.schemas import (
+    AttributionOut,
+    LineageItem,
+    LineageOut,
+    WorkCreate,
+    WorkId,
+    WorkList,
+    WorkOut,
+    WorkUpdate,
+)
+
+router = APIRouter(tags=["works"], responses=COMMON_ERRORS)
+NOT_FOUND = error_responses(404)
+WorksCursor = Annotated[
+    str | None, Query(description="The `next_cursor` of the previous page.", max_length=200)
+]
+
+
+def work_out(request: Request, db: Session, work: Work) -> WorkOut:
+    return WorkOut(
+        id=work.id,
+        community=work.community.slug,
+        url=work.url,
+        page_url=str(request.url_for("work", slug=work.community.slug, work_id=str(work.id))),
+        title=work.title,
+        creator_name=work.creator_name,
+        creator_username=work.creator_user.username if work.creator_user else None,
+        medium=work.medium,
+        license=work.license,
+        content_notes=work.content_note_list,
+        description=work.description,
+        excerpt=work.excerpt,
+        duration_seconds=work.duration_seconds,
+        parents=service.parent_ids(db, work),
+        created_by=work.created_by.username if work.created_by else None,
+        created_at=work.created_at,
+    )
+
+
+def _duration(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+@router.get(
+    "/communities/{slug}/works",
+    response_model=WorkList,
+    summary="List a community's example works, newest first",
+    responses=NOT_FOUND,
+)
+def list_works(
+    request: Request,
+    db: SessionDep,
+    slug: str,
+    medium: Annotated[str, Query(max_length=24, description="Only works of this medium")] = "",
+    limit: Limit = 20,
+    cursor: WorksCursor = None,
+) -> WorkList:
+    community = communities_service.get_community(db, slug)
+    page = service.list_works(db, community=community, medium=medium, limit=limit, cursor=cursor)
+    return WorkList(
+        items=[work_out(request, db, w) for w in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post(
+    "/communities/{slug}/works",
+    response_model=WorkOut,
+    status_code=201,
+    summary="Register an example work (members)",
+    responses=NOT_FOUND,
+)
+def create_work(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, body: WorkCreate
+) -> WorkOut:
+    community = communities_service.get_community(db, slug)
+    values = service.WorkDraft(
+        title=body.title,
+        creator_name=body.creator_name,
+        creator_username=body.creator_username,
+        url=body.url,
+        medium=body.medium,
+        license=body.license,
+        content_notes=body.content_notes,
+        description=body.description,
+        excerpt=body.excerpt,
+        duration_seconds=_duration(body.duration_seconds),
+        parents=[str(i) for i in body.parents],
+    )
+    work = service.create_work(db, actor=user, community=community, values=values, now=utcnow())
+    return work_out(request, db, work)
+
+
+@router.get("/works/{work_id}", response_model=WorkOut, summary="One work", responses=NOT_FOUND)
+def get_work(request: Request, db: SessionDep, user: OptionalUser, work_id: WorkId) -> WorkOut:
+    return work_out(request, db, service.get_work(db, work_id))
+
+
+@router.patch(
+    "/works/{work_id}",
+    response_model=WorkOut,
+    summary="Edit a work (who registered it, or a moderator)",
+    responses=NOT_FOUND,
+)
+def update_work(
+    request: Request, db: SessionDep, user: CurrentUser, work_id: WorkId, body: WorkUpdate
+) -> WorkOut:
+    work = service.get_work(db, work_id)
+    current = service.draft_of(db, work)
+    given = body.model_dump(exclude_unset=True)
+    changes: dict[str, object] = {}
+    for name, value in given.items():
+        if name == "duration_seconds":
+            changes[name] = _duration(value)
+        elif name == "parents":
+            changes[name] = [str(i) for i in value or []]
+        else:
+            changes[name] = value if value is not None else ""
+    values = replace(current, **changes)  # type: ignore[arg-type]
+    service.update_work(db, actor=user, work=work, values=values)
+    return work_out(request, db, work)
+
+
+def _items(rows: list[tuple[Work, int]]) -> list[LineageItem]:
+    return [
+        LineageItem(id=w.id, title=w.title, creator_name=w.creator_name, depth=depth)
+        for w, depth in rows
+    ]
+
+
+@router.get(
+    "/works/{work_id}/lineage",
+    response_model=LineageOut,
+    summary="What a work derives from, and what derives from it (up to 50 steps)",
+    responses=NOT_FOUND,
+)
+def lineage(db: SessionDep, user: OptionalUser, work_id: WorkId) -> LineageOut:
+    work = service.get_work(db, work_id)
+    return LineageOut(
+        ancestors=_items(service.ancestors(db, work)),
+        descendants=_items(service.descendants(db, work)),
+    )
+
+
+@router.get(
+    "/works/{work_id}/attribution",
+    response_model=AttributionOut,
+    summary="The plain-text credit line a work owes upstream",
+    responses=NOT_FOUND,
+)
+def attribution(db: SessionDep, user: OptionalUser, work_id: WorkId) -> AttributionOut:
+    work = service.get_work(db, work_id)
+    return AttributionOut(text=service.attribution(db, work))

@@ -1,0 +1,86 @@
+"""Tables of the works domain: example works and the edges of their lineage DAG."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.communities.models import Community
+from app.db import Base, created_at, intpk
+
+
+class Medium(enum.StrEnum):
+    image = "image"
+    audio = "audio"
+    video = "video"
+    text = "text"
+    model3d = "model3d"
+    ai_model = "ai_model"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return MEDIUM_LABELS[self]
+
+
+MEDIUM_LABELS = {
+    Medium.image: "Image",
+    Medium.audio: "Audio",
+    Medium.video: "Video",
+    Medium.text: "Text",
+    Medium.model3d: "3D model",
+    Medium.ai_model: "AI model",
+    Medium.other: "Other",
+}
+
+
+class Work(Base):
+    __tablename__ = "works"
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    creator_name: Mapped[str] = mapped_column(String(120))
+    creator_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(String(2000))
+    medium: Mapped[Medium] = mapped_column(
+        Enum(
+            Medium,
+            native_enum=False,
+            length=24,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    license: Mapped[str] = mapped_column(String(120), default="")
+    content_notes: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    community: Mapped[Community] = relationship(lazy="joined")
+    creator_user: Mapped[User | None] = relationship(foreign_keys=[creator_user_id], lazy="joined")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+    @property
+    def content_note_list(self) -> list[str]:
+        return [n.strip() for n in self.content_notes.split(",") if n.strip()]
+
+
+class WorkParent(Base):
+    """An edge of the lineage: `child_id` derives from `parent_id`."""
+
+    __tablename__ = "work_parents"
+
+    child_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), primary_key=True
+    )
+    parent_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,229 @@
+"""HTML pages of works: the list, the form, the work page with its lineage and attribution."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from app.communities import service as communities_service
+from app.communities.models import Community
+from app.db import utcnow
+from app.errors import ValidationFailed
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.responses import see_other
+from app.web.templating import render
+from app.works import permissions as perms
+from app.works import service
+from app.works.models import Medium, Work
+from app.works.schemas import WorkId
+
+router = APIRouter(tags=["works"])
+PAGE_SIZE = 20
+
+
+def _url(work: Work, suffix: str = "") -> str:
+    return f"/c/{work.community.slug}/works/{work.id}{suffix}"
+
+
+@router.get("/c/{slug}/works", name="works")
+def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
+    community = communities_service.get_community(db, slug)
+    medium = request.query_params.get("medium", "")
+    errors: dict[str, str] = {}
+    try:
+        page = service.list_works(
+            db,
+            community=community,
+            medium=medium,
+            limit=PAGE_SIZE,
+            cursor=request.query_params.get("cursor"),
+        )
+    except ValidationFailed as exc:
+        errors = exc.fields
+        page = service.WorkPage([], None)
+    next_query = None
+    if page.next_cursor:
+        params = {"medium": medium} if medium else {}
+        next_query = request.url.include_query_params(**params, cursor=page.next_cursor).query
+    return render(
+        request,
+        "works/list.html",
+        {
+            "community": community,
+            "membership": communities_service.membership_of(db, community, user),
+            "page": page,
+            "media": list(Medium),
+            "medium": medium,
+            "errors": errors,
+            "next_query": next_query,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+class WorkForm(BaseModel):
+    """What the work form posts; a field left out is an empty field, never a crash."""
+
+    title: str = ""
+    creator_name: str = ""
+    creator_username: str = ""
+    url: str = ""
+    medium: str = ""
+    license: str = ""
+    license_other: str = ""
+    content_notes: str = ""
+    description: str = ""
+    excerpt: str = ""
+    duration_seconds: str = ""
+    parents: list[str] = []
+
+    def license_value(self) -> str:
+        return self.license_other if self.license == "other" else self.license
+
+    def draft(self) -> service.WorkDraft:
+        return service.WorkDraft(
+            title=self.title,
+            creator_name=self.creator_name,
+            creator_username=self.creator_username,
+            url=self.url,
+            medium=self.medium,
+            license=self.license_value(),
+            content_notes=self.content_notes,
+            description=self.description,
+            excerpt=self.excerpt,
+            duration_seconds=self.duration_seconds,
+            parents=self.parents,
+        )
+
+
+WorkFormDep = Annotated[WorkForm, Form()]
+
+
+def _values(draft: service.WorkDraft) -> dict[str, object]:
+    """Form values from a draft; a license off the list shows as "other" with its text."""
+    values: dict[str, object] = dict(draft.__dict__)
+    if draft.license and draft.license not in service.LICENSES:
+        values["license"] = "other"
+        values["license_other"] = draft.license
+    return values
+
+
+def _form_page(
+    request: Request,
+    db: SessionDep,
+    community: Community,
+    *,
+    values: dict[str, object],
+    errors: dict[str, str],
+    work: Work | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    choices = [w for w in service.all_works(db, community) if work is None or w.id != work.id]
+    return render(
+        request,
+        "works/form.html",
+        {
+            "community": community,
+            "work": work,
+            "values": values,
+            "errors": errors,
+            "message": message,
+            "media": list(Medium),
+            "licenses": service.LICENSES,
+            "choices": choices,
+            "chosen": {str(p) for p in values.get("parents", []) or []},  # type: ignore[attr-defined]
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/c/{slug}/works/new", name="new_work")
+def new_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    community = communities_service.get_community(db, slug)
+    perms.ensure_member(user, communities_service.membership_of(db, community, user))
+    return _form_page(request, db, community, values={"medium": "image"}, errors={})
+
+
+@router.post("/c/{slug}/works/new")
+def create(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, form: WorkFormDep
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    try:
+        work = service.create_work(
+            db, actor=user, community=community, values=form.draft(), now=utcnow()
+        )
+    except ValidationFailed as exc:
+        return _form_page(
+            request,
+            db,
+            community,
+            values=form.model_dump(),
+            errors=exc.fields,
+            message=exc.message,
+            status_code=422,
+        )
+    return see_other(request, _url(work), message="Work registered.")
+
+
+@router.get("/c/{slug}/works/{work_id}", name="work")
+def work_page(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, work_id: WorkId
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    membership = communities_service.membership_of(db, community, user)
+    return render(
+        request,
+        "works/work.html",
+        {
+            "community": community,
+            "work": work,
+            "can_edit": perms.can_edit(user, membership, work),
+            "ancestors": service.lineage_tree(db, work, up=True),
+            "descendants": service.lineage_tree(db, work, up=False),
+            "attribution": service.attribution(db, work),
+        },
+    )
+
+
+@router.get("/c/{slug}/works/{work_id}/edit", name="edit_work")
+def edit_form(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, work_id: WorkId
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    perms.ensure_can_edit(user, communities_service.membership_of(db, community, user), work)
+    values = _values(service.draft_of(db, work))
+    return _form_page(request, db, community, values=values, errors={}, work=work)
+
+
+@router.post("/c/{slug}/works/{work_id}/edit")
+def edit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    work_id: WorkId,
+    form: WorkFormDep,
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    try:
+        service.update_work(db, actor=user, work=work, values=form.draft())
+    except ValidationFailed as exc:
+        return _form_page(
+            request,
+            db,
+            community,
+            values=form.model_dump(),
+            errors=exc.fields,
+            work=work,
+            message=exc.message,
+            status_code=422,
+        )
+    return see_other(request, _url(work), message="Work saved.")

@@ -1,0 +1,459 @@
+"""Example works: register and edit them, list them, walk their lineage, credit upstream."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, literal, select
+from sqlalchemy.orm import Session
+
+from app import paging
+from app.accounts.models import User
+from app.communities import service as communities_service
+from app.communities.models import Community, Membership
+from app.errors import NotFound, ValidationFailed
+from app.works import permissions as perms
+from app.works.models import Medium, Work, WorkParent
+
+TITLE_MAX = 200
+CREATOR_MAX = 120
+URL_MAX = 2000
+LICENSE_MAX = 120
+NOTES_MAX = 300
+DESCRIPTION_MAX = 5000
+EXCERPT_MAX = 5000
+DURATION_MAX = 86_400.0
+PARENTS_MAX = 50
+MAX_DEPTH = 50
+LICENSES = (
+    "CC BY-NC 3.0",
+    "CC BY 4.0",
+    "CC0 1.0",
+    "CreativeML Open RAIL-M",
+    "All rights reserved",
+)
+TIMED = (Medium.audio, Medium.video)
+NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
+TEXT_FIELDS = (
+    "title",
+    "creator_name",
+    "creator_username",
+    "url",
+    "license",
+    "content_notes",
+    "description",
+    "excerpt",
+)
+
+
+@dataclass
+class WorkDraft:
+    """What a person typed into the work form (every value as typed)."""
+
+    title: str = ""
+    creator_name: str = ""
+    creator_username: str = ""
+    url: str = ""
+    medium: str = ""
+    license: str = ""
+    content_notes: str = ""
+    description: str = ""
+    excerpt: str = ""
+    duration_seconds: str = ""
+    parents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Checked:
+    title: str
+    creator_name: str
+    creator_user_id: int | None
+    url: str
+    medium: Medium
+    license: str
+    content_notes: str
+    description: str
+    excerpt: str | None
+    duration_seconds: float | None
+    parent_ids: list[int]
+
+
+@dataclass
+class WorkPage:
+    items: list[Work]
+    next_cursor: str | None
+
+
+@dataclass
+class LineageNode:
+    """A work in a lineage tree; `repeated` marks one already shown higher up."""
+
+    work: Work
+    depth: int
+    children: list[LineageNode] = field(default_factory=list)
+    repeated: bool = False
+
+
+def _valid_url(url: str) -> bool:
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _parse_ids(raw: list[str]) -> list[int] | None:
+    ids: list[int] = []
+    for item in raw:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**63 - 1:
+            return None
+        if int(text) not in ids:
+            ids.append(int(text))
+    return ids
+
+
+def _check(db: Session, community: Community, values: WorkDraft, work: Work | None) -> Checked:
+    problems: dict[str, str] = {}
+    title = values.title.strip()
+    if not 1 <= len(title) <= TITLE_MAX:
+        problems["title"] = f"Use 1 to {TITLE_MAX} characters."
+    creator_name = values.creator_name.strip()
+    if not 1 <= len(creator_name) <= CREATOR_MAX:
+        problems["creator_name"] = f"Use 1 to {CREATOR_MAX} characters."
+    url = values.url.strip()
+    if not url:
+        problems["url"] = "Give the address where the work can be seen."
+    elif len(url) > URL_MAX:
+        problems["url"] = f"Use at most {URL_MAX} characters."
+    elif not _valid_url(url):
+        problems["url"] = "Use an http:// or https:// address."
+    medium = Medium.other
+    if values.medium in Medium.__members__:
+        medium = Medium(values.medium)
+    else:
+        problems["medium"] = "Choose a medium: " + ", ".join(m.value for m in Medium) + "."
+    license_ = values.license.strip()
+    if len(license_) > LICENSE_MAX:
+        problems["license"] = f"Use at most {LICENSE_MAX} characters."
+    notes = ", ".join(n.strip() for n in values.content_notes.split(",") if n.strip())
+    if len(notes) > NOTES_MAX:
+        problems["content_notes"] = f"Use at most {NOTES_MAX} characters."
+    if len(values.description) > DESCRIPTION_MAX:
+        problems["description"] = f"Use at most {DESCRIPTION_MAX:,} characters."
+    excerpt: str | None = values.excerpt if values.excerpt.strip() else None
+    if excerpt is not None:
+        if medium != Medium.text and "medium" not in problems:
+            problems["excerpt"] = "Only text works carry an excerpt."
+        elif len(excerpt) > EXCERPT_MAX:
+            problems["excerpt"] = f"Use at most {EXCERPT_MAX:,} characters."
+    duration: float | None = None
+    raw_duration = values.duration_seconds.strip()
+    if raw_duration:
+        if medium not in TIMED and "medium" not in problems:
+            problems["duration_seconds"] = "Only audio and video works have a duration."
+        else:
+            try:
+                duration = float(raw_duration) if raw_duration.isascii() else math.nan
+            except ValueError:
+                duration = math.nan
+            if not (math.isfinite(duration) and 0 < duration <= DURATION_MAX):
+                problems["duration_seconds"] = (
+                    f"Give the length in seconds: more than 0, at most {DURATION_MAX:,.0f}."
+                )
+                duration = None
+    for name in TEXT_FIELDS:
+        if "\x00" in getattr(values, name):
+            problems[name] = NUL_PROBLEM
+    creator_user_id = _creator(db, community, values.creator_username.strip(), problems)
+    parent_ids = _parents(db, community, values.parents, work, problems)
+    if problems:
+        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    return Checked(
+        title=title,
+        creator_name=creator_name,
+        creator_user_id=creator_user_id,
+        url=url,
+        medium=medium,
+        license=license_,
+        content_notes=notes,
+        description=values.description,
+        excerpt=excerpt,
+        duration_seconds=duration,
+        parent_ids=parent_ids,
+    )
+
+
+def _creator(
+    db: Session, community: Community, username: str, problems: dict[str, str]
+) -> int | None:
+    """The member the creator name links to, if one is named."""
+    if not username or "creator_username" in problems:
+        return None
+    user_id = db.scalar(
+        select(User.id)
+        .join(Membership, Membership.user_id == User.id)
+        .where(func.lower(User.username) == username.lstrip("@").lower())
+        .where(Membership.community_id == community.id)
+    )
+    if user_id is None:
+        problems["creator_username"] = "No member of this community has that username."
+    return user_id
+
+
+def _parents(
+    db: Session,
+    community: Community,
+    raw: list[str],
+    work: Work | None,
+    problems: dict[str, str],
+) -> list[int]:
+    ids = _parse_ids(raw)
+    if ids is None:
+        problems["parents"] = "Parents are ids of works in this community."
+        return []
+    if len(ids) > PARENTS_MAX:
+        problems["parents"] = f"Choose at most {PARENTS_MAX} parents."
+        return []
+    if not ids:
+        return []
+    found = set(
+        db.scalars(select(Work.id).where(Work.id.in_(ids), Work.community_id == community.id))
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        problems["parents"] = (
+            "Unknown work " + ", ".join(f"#{i}" for i in missing) + (" in this community.")
+        )
+        return []
+    if work is not None:
+        if work.id in ids:
+            problems["parents"] = "A work cannot derive from itself."
+            return []
+        below = {w.id: w for w, _ in descendants(db, work)}
+        loops = [below[i] for i in ids if i in below]
+        if loops:
+            names = ", ".join(f"“{w.title}”" for w in loops)
+            problems["parents"] = (
+                f"That would make a cycle: {names} already derives from this work, "
+                "so it cannot also be its parent."
+            )
+            return []
+    return ids
+
+
+def _set_parents(db: Session, work: Work, parent_ids: list[int]) -> None:
+    db.execute(delete(WorkParent).where(WorkParent.child_id == work.id))
+    for parent_id in parent_ids:
+        db.add(WorkParent(child_id=work.id, parent_id=parent_id))
+    db.flush()
+
+
+def _apply(work: Work, checked: Checked) -> None:
+    work.title = checked.title
+    work.creator_name = checked.creator_name
+    work.creator_user_id = checked.creator_user_id
+    work.url = checked.url
+    work.medium = checked.medium
+    work.license = checked.license
+    work.content_notes = checked.content_notes
+    work.description = checked.description
+    work.excerpt = checked.excerpt
+    work.duration_seconds = checked.duration_seconds
+
+
+def create_work(
+    db: Session, *, actor: User | None, community: Community, values: WorkDraft, now: datetime
+) -> Work:
+    user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
+    checked = _check(db, community, values, None)
+    work = Work(community_id=community.id, created_by_id=user.id, created_at=now)
+    _apply(work, checked)
+    db.add(work)
+    db.flush()
+    _set_parents(db, work, checked.parent_ids)
+    db.refresh(work)
+    return work
+
+
+def update_work(db: Session, *, actor: User | None, work: Work, values: WorkDraft) -> Work:
+    membership = communities_service.membership_of(db, work.community, actor)
+    perms.ensure_can_edit(actor, membership, work)
+    checked = _check(db, work.community, values, work)
+    _apply(work, checked)
+    db.flush()
+    _set_parents(db, work, checked.parent_ids)
+    return work
+
+
+def draft_of(db: Session, work: Work) -> WorkDraft:
+    """The form of a work as it is now."""
+    return WorkDraft(
+        title=work.title,
+        creator_name=work.creator_name,
+        creator_username=work.creator_user.username if work.creator_user else "",
+        url=work.url,
+        medium=work.medium.value,
+        license=work.license,
+        content_notes=work.content_notes,
+        description=work.description,
+        excerpt=work.excerpt or "",
+        duration_seconds=_duration_text(work.duration_seconds),
+        parents=[str(i) for i in parent_ids(db, work)],
+    )
+
+
+def _duration_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def get_work(db: Session, work_id: int, *, community: Community | None = None) -> Work:
+    work = db.get(Work, work_id)
+    if work is None or (community is not None and work.community_id != community.id):
+        raise NotFound("There is no such work.")
+    return work
+
+
+def list_works(
+    db: Session,
+    *,
+    community: Community,
+    medium: str = "",
+    limit: int = 20,
+    cursor: str | None = None,
+) -> WorkPage:
+    query = select(Work).where(Work.community_id == community.id)
+    if medium:
+        if medium not in Medium.__members__:
+            raise ValidationFailed(
+                "The filter is not valid.",
+                fields={"medium": "Choose one of: " + ", ".join(m.value for m in Medium) + "."},
+            )
+        query = query.where(Work.medium == Medium(medium))
+    after = paging.decode(cursor, size=1)
+    if after is not None:
+        if not isinstance(after[0], int) or isinstance(after[0], bool):
+            raise ValidationFailed(
+                "The cursor is not valid.",
+                fields={"cursor": "Use the next_cursor of a previous page."},
+            )
+        query = query.where(Work.id < after[0])
+    items = list(db.scalars(query.order_by(Work.id.desc()).limit(limit)))
+    next_cursor = paging.encode(items[-1].id) if len(items) == limit else None
+    return WorkPage(items, next_cursor)
+
+
+def all_works(db: Session, community: Community) -> list[Work]:
+    """Every work of a community, by title: the choices of the parents picker."""
+    return list(
+        db.scalars(
+            select(Work).where(Work.community_id == community.id).order_by(Work.title, Work.id)
+        )
+    )
+
+
+def parent_ids(db: Session, work: Work) -> list[int]:
+    return list(
+        db.scalars(
+            select(WorkParent.parent_id)
+            .where(WorkParent.child_id == work.id)
+            .order_by(WorkParent.parent_id)
+        )
+    )
+
+
+def _closure(db: Session, work: Work, *, up: bool) -> list[tuple[Work, int]]:
+    """The works reachable from `work` along lineage edges, each at its shortest depth."""
+    edge = WorkParent.__table__
+    source, target = (
+        (edge.c.child_id, edge.c.parent_id) if up else (edge.c.parent_id, edge.c.child_id)
+    )
+    seed = (
+        select(target.label("work_id"), literal(1).label("depth"))
+        .where(source == work.id)
+        .cte("lineage", recursive=True)
+    )
+    step = (
+        select(target, seed.c.depth + 1)
+        .select_from(edge.join(seed, source == seed.c.work_id))
+        .where(seed.c.depth < MAX_DEPTH)
+    )
+    # UNION (not UNION ALL) drops repeated rows; the depth limit ends any walk.
+    lineage = seed.union(step)
+    closest = (
+        select(lineage.c.work_id, func.min(lineage.c.depth).label("depth"))
+        .group_by(lineage.c.work_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(Work, closest.c.depth)
+        .join(closest, closest.c.work_id == Work.id)
+        .where(Work.id != work.id)
+        .order_by(closest.c.depth, Work.id)
+    ).all()
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def ancestors(db: Session, work: Work) -> list[tuple[Work, int]]:
+    """What `work` derives from, directly (depth 1) or further upstream."""
+    return _closure(db, work, up=True)
+
+
+def descendants(db: Session, work: Work) -> list[tuple[Work, int]]:
+    """What derives from `work`, directly (depth 1) or further downstream."""
+    return _closure(db, work, up=False)
+
+
+def lineage_tree(db: Session, work: Work, *, up: bool) -> list[LineageNode]:
+    """The ancestors (up) or descendants as nested lists; a work met twice is not re-expanded."""
+    related = dict(ancestors(db, work) if up else descendants(db, work))
+    works = {w.id: w for w in related}
+    ids = [*works, work.id]
+    edges = db.execute(
+        select(WorkParent.child_id, WorkParent.parent_id).where(
+            WorkParent.child_id.in_(ids), WorkParent.parent_id.in_(ids)
+        )
+    ).all()
+    following: dict[int, list[int]] = {}
+    for child_id, parent_id in edges:
+        start, end = (child_id, parent_id) if up else (parent_id, child_id)
+        following.setdefault(start, []).append(end)
+    shown: set[int] = set()
+
+    def grow(work_id: int, depth: int) -> list[LineageNode]:
+        nodes: list[LineageNode] = []
+        for next_id in sorted(following.get(work_id, []), key=lambda i: works[i].title):
+            if next_id not in works:
+                continue
+            node = LineageNode(works[next_id], depth, repeated=next_id in shown)
+            if not node.repeated:
+                shown.add(next_id)
+                if depth < MAX_DEPTH:
+                    node.children = grow(next_id, depth + 1)
+            nodes.append(node)
+        return nodes
+
+    return grow(work.id, 1)
+
+
+def credit(work: Work) -> str:
+    license_ = work.license or "license not stated"
+    return f'"{work.title}" by {work.creator_name} ({license_})'
+
+
+def attribution(db: Session, work: Work) -> str:
+    """The plain-text credit line owed upstream: the work, then what it derives from."""
+    text = credit(work)
+    upstream = [credit(w) for w, _ in ancestors(db, work)]
+    if upstream:
+        text += ", derived from " + "; ".join(upstream)
+    return text

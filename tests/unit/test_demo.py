@@ -1,0 +1,29 @@
+"""The demo seed: every role, realistic proposals, and works with lineage."""
+
+from sqlalchemy import select
+
+from app import demo
+from app.communities import service as communities_service
+from app.db import utcnow
+from app.proposals.models import Proposal, ProposalState
+from app.works import service as works_service
+from app.works.models import Work
+
+
+def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
+    logins = demo.seed(db, now=utcnow())
+    assert {role for _, _, role in logins} >= {"fan", "creator", "rights_holder", "moderator"}
+    miku = communities_service.get_community(db, "miku")
+    states = set(db.scalars(select(Proposal.state).where(Proposal.community_id == miku.id)))
+    assert states >= {ProposalState.draft, ProposalState.deliberation, ProposalState.withdrawn}
+
+    remix = db.scalar(select(Work).where(Work.title == "Rooftop remix (music video)"))
+    assert remix is not None
+    ancestors = [work.title for work, _ in works_service.ancestors(db, remix)]
+    assert ancestors == ["Rooftop at dusk (fan illustration)", "Character design sheet"]
+    assert "Character design sheet" in works_service.attribution(db, remix)
+
+    lora = db.scalar(select(Work).where(Work.title == "Character LoRA trained on fan art"))
+    assert lora is not None
+    parents = {work.title for work, depth in works_service.ancestors(db, lora) if depth == 1}
+    assert parents == {"Open image model v2", "Rooftop at dusk (fan illustration)"}
