@@ -4,6 +4,7 @@ from app.accounts.models import AccessToken, User, UserSession
 from app.communities.models import Category, Community, Membership, RoleChange
 from app.db import Base
 from app.proposals.models import (
+    Exhibit,
     Follow,
     Proposal,
     ProposalAuthor,
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "Category",
     "Community",
+    "Exhibit",
     "Follow",
     "Membership",
     "Proposal",

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.proposals import exhibits as exhibits_service
 from app.proposals import permissions as perms
 from app.proposals import service
-from app.proposals.models import Proposal, Revision
+from app.proposals.models import Exhibit, Proposal, Revision
 from app.proposals.schemas import (
     AuthorOut,
     CoauthorBody,
     DiffOut,
     DiffPieceOut,
+    ExhibitCreate,
+    ExhibitId,
+    ExhibitList,
+    ExhibitOut,
+    ExhibitWorkOut,
     FieldDiffOut,
     FollowOut,
     LockBody,
@@ -32,12 +38,20 @@ from app.proposals.schemas import (
     RevisionOut,
     WithdrawBody,
 )
-from app.web.api import COMMON_ERRORS, MAX_ID, Limit, error_responses
+from app.web.api import COMMON_ERRORS, MAX_ID, ErrorResponse, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 
 router = APIRouter(tags=["proposals"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
 CHANGES = error_responses(404, 409)
+# A duplicate exhibit is a field error (422, on `work`), like every other refused input.
+EXHIBIT_CHANGES = {
+    **CHANGES,
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input, or the work is already exhibited; `fields` says which",
+    },
+}
 # A proposals cursor holds a timestamp and an id: longer than the shared id-only cursor allows.
 KeysetCursor = Annotated[
     str | None, Query(description="The `next_cursor` of the previous page.", max_length=200)
@@ -419,3 +433,84 @@ def diff(
             for f in result.fields
         ],
     )
+
+
+def exhibit_out(request: Request, exhibit: Exhibit) -> ExhibitOut:
+    work = exhibit.work
+    return ExhibitOut(
+        id=exhibit.id,
+        work=ExhibitWorkOut(
+            id=work.id,
+            title=work.title,
+            creator_name=work.creator_name,
+            medium=work.medium,
+            url=work.url,
+            page_url=str(request.url_for("work", slug=work.community.slug, work_id=str(work.id))),
+        ),
+        stance=exhibit.stance,
+        note=exhibit.note,
+        added_by=exhibit.added_by.username if exhibit.added_by else None,
+        created_at=exhibit.created_at,
+    )
+
+
+@router.get(
+    "/proposals/{proposal_id}/exhibits",
+    response_model=ExhibitList,
+    summary="A proposal's example works, by stance",
+    responses=NOT_FOUND,
+)
+def list_exhibits(
+    request: Request, db: SessionDep, user: OptionalUser, proposal_id: ProposalId
+) -> ExhibitList:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    return ExhibitList(
+        items=[exhibit_out(request, e) for e in exhibits_service.exhibits(db, proposal)]
+    )
+
+
+@router.post(
+    "/proposals/{proposal_id}/exhibits",
+    response_model=ExhibitOut,
+    status_code=201,
+    summary="Attach a work as an example (members; a draft's authors)",
+    description=(
+        "The work must belong to the proposal's community. A work already exhibited on the "
+        "proposal is refused with 422 and a `work` field error; a proposal that is no longer "
+        "open (passed, rejected, withdrawn, ratified) with 409."
+    ),
+    responses=EXHIBIT_CHANGES,
+)
+def add_exhibit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: ExhibitCreate,
+) -> ExhibitOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    exhibit = exhibits_service.add_exhibit(
+        db,
+        actor=user,
+        proposal=proposal,
+        work_id=body.work,
+        stance=body.stance,
+        note=body.note,
+        now=utcnow(),
+    )
+    return exhibit_out(request, exhibit)
+
+
+@router.delete(
+    "/proposals/{proposal_id}/exhibits/{exhibit_id}",
+    status_code=204,
+    summary="Remove an example work (who attached it, the authors, moderators)",
+    responses=NOT_FOUND,
+)
+def remove_exhibit(
+    db: SessionDep, user: CurrentUser, proposal_id: ProposalId, exhibit_id: ExhibitId
+) -> Response:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    exhibit = exhibits_service.get_exhibit(db, proposal, exhibit_id)
+    exhibits_service.remove_exhibit(db, actor=user, exhibit=exhibit)
+    return Response(status_code=204)

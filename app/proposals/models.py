@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.communities.models import Category, Community
 from app.db import Base, UTCDateTime, created_at, intpk, timestamp
+from app.works.models import Work
 
 
 def _enum(cls: type[enum.StrEnum]) -> Any:
@@ -186,3 +187,31 @@ class Follow(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[created_at]
+
+
+class ExhibitStance(enum.StrEnum):
+    acceptable = "acceptable"
+    unacceptable = "unacceptable"
+    borderline = "borderline"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Exhibit(Base):
+    """A work attached to a proposal as an example, with the stance it illustrates."""
+
+    __tablename__ = "exhibits"
+    __table_args__ = (UniqueConstraint("proposal_id", "work_id"),)
+
+    id: Mapped[intpk]
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
+    stance: Mapped[ExhibitStance] = mapped_column(_enum(ExhibitStance))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    work: Mapped[Work] = relationship(lazy="joined")
+    added_by: Mapped[User | None] = relationship(lazy="joined")

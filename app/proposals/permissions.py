@@ -60,3 +60,62 @@ def ensure_can_moderate(actor: User | None, membership: Membership | None) -> Us
 
 def can_moderate(actor: User | None, membership: Membership | None) -> bool:
     return community_permissions.is_moderator(actor, membership)
+
+
+#: States in which example works may be attached: while the text is still being weighed.
+EXHIBIT_STATES = frozenset({ProposalState.draft, ProposalState.deliberation, ProposalState.voting})
+
+
+def can_add_exhibit(
+    actor: User | None, proposal: Proposal, membership: Membership | None, author_ids: set[int]
+) -> bool:
+    if actor is None or proposal.state not in EXHIBIT_STATES:
+        return False
+    if proposal.state == ProposalState.draft:
+        return is_author(actor, author_ids)
+    return membership is not None
+
+
+def ensure_can_add_exhibit(
+    actor: User | None, proposal: Proposal, membership: Membership | None, author_ids: set[int]
+) -> User:
+    user = community_permissions.require_user(actor)
+    if proposal.state == ProposalState.draft:
+        if not is_author(user, author_ids):
+            raise PermissionDenied("Only the draft's authors may attach example works.")
+    elif membership is None:
+        raise PermissionDenied("Join this community to attach example works.")
+    if proposal.state not in EXHIBIT_STATES:
+        raise Conflict(
+            f"This proposal is {proposal.state.value}; its example works can no longer change."
+        )
+    return user
+
+
+def can_remove_exhibit(
+    actor: User | None,
+    added_by_id: int | None,
+    membership: Membership | None,
+    author_ids: set[int],
+) -> bool:
+    if actor is None:
+        return False
+    return (
+        actor.id == added_by_id
+        or is_author(actor, author_ids)
+        or community_permissions.is_moderator(actor, membership)
+    )
+
+
+def ensure_can_remove_exhibit(
+    actor: User | None,
+    added_by_id: int | None,
+    membership: Membership | None,
+    author_ids: set[int],
+) -> User:
+    user = community_permissions.require_user(actor)
+    if not can_remove_exhibit(user, added_by_id, membership, author_ids):
+        raise PermissionDenied(
+            "Only who attached it, the proposal's authors or a moderator may remove it."
+        )
+    return user

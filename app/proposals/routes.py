@@ -13,14 +13,16 @@ from app.communities import service as communities_service
 from app.communities.models import Category, Community
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.proposals import exhibits as exhibits_service
 from app.proposals import lifecycle, service
 from app.proposals import permissions as perms
-from app.proposals.models import Proposal, ProposalState
-from app.proposals.schemas import ProposalId
+from app.proposals.models import ExhibitStance, Proposal, ProposalState
+from app.proposals.schemas import ExhibitId, ProposalId
 from app.web.api import MAX_ID
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import render
+from app.works import service as works_service
 
 router = APIRouter(tags=["proposals"])
 
@@ -188,6 +190,8 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
     membership = communities_service.membership_of(db, proposal.community, user)
     author_ids = service.author_ids(db, proposal)
     is_author = perms.is_author(user, author_ids)
+    exhibits = exhibits_service.exhibits(db, proposal)
+    can_add_exhibit = perms.can_add_exhibit(user, proposal, membership, author_ids)
     return {
         "community": proposal.community,
         "proposal": proposal,
@@ -209,6 +213,15 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
         "explanation": lifecycle.EXPLANATIONS[proposal.state],
         "errors": {},
         "values": {},
+        "exhibits": exhibits,
+        "removable_exhibits": exhibits_service.removable_ids(db, proposal, exhibits, user),
+        "can_add_exhibit": can_add_exhibit,
+        "exhibit_choices": works_service.all_works(db, proposal.community)
+        if can_add_exhibit
+        else [],
+        "stances": list(ExhibitStance),
+        "exhibit_values": {"work": "", "stance": "", "note": ""},
+        "exhibit_errors": {},
     }
 
 
@@ -518,4 +531,68 @@ def revisions_page(
         },
         status_code=200 if error is None else 422,
         block="comparison",
+    )
+
+
+@router.post("/c/{slug}/proposals/{proposal_id}/exhibits", name="add_exhibit")
+def add_exhibit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: ProposalId,
+    work: FormStr = "",
+    stance: FormStr = "",
+    note: FormStr = "",
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    try:
+        work_id: int | None = _number(work)
+    except ValueError:
+        work_id = None
+    try:
+        exhibit = exhibits_service.add_exhibit(
+            db,
+            actor=user,
+            proposal=proposal,
+            work_id=work_id,
+            stance=stance,
+            note=note,
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        return _proposal_page(
+            request,
+            db,
+            proposal,
+            user,
+            status_code=422,
+            exhibit_errors=exc.fields,
+            exhibit_values={"work": work, "stance": stance, "note": note},
+        )
+    except Conflict as exc:
+        return see_other(request, _url(proposal), message=exc.message, level="error")
+    return see_other(
+        request,
+        _url(proposal, "#exhibits"),
+        message=f"“{exhibit.work.title}” added as {exhibit.stance.value}.",
+    )
+
+
+@router.post(
+    "/c/{slug}/proposals/{proposal_id}/exhibits/{exhibit_id}/remove", name="remove_exhibit"
+)
+def remove_exhibit(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: ProposalId,
+    exhibit_id: ExhibitId,
+) -> Response:
+    proposal = _load(db, user, slug, proposal_id)
+    exhibit = exhibits_service.get_exhibit(db, proposal, exhibit_id)
+    exhibits_service.remove_exhibit(db, actor=user, exhibit=exhibit)
+    return see_other(
+        request, _url(proposal, "#exhibits"), message="Example work removed.", level="info"
     )

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from app.proposals.models import ProposalKind, ProposalState
+from app.proposals.models import ExhibitStance, ProposalKind, ProposalState
 from app.web.api import MAX_ID
+from app.works.models import Medium
 
 # Ids past the database's 64-bit range would make the driver fail: refuse them as input errors.
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id.")]
@@ -140,3 +141,34 @@ class DiffOut(BaseModel):
 class FollowOut(BaseModel):
     following: bool
     followers: int
+
+
+ExhibitId = Annotated[int, Path(ge=1, le=MAX_ID, description="The exhibit's id.")]
+
+
+class ExhibitWorkOut(BaseModel):
+    id: int
+    title: str
+    creator_name: str
+    medium: Medium
+    url: str = Field(description="Where the work itself can be seen.")
+    page_url: str = Field(description="The work's page on this site.")
+
+
+class ExhibitOut(BaseModel):
+    id: int
+    work: ExhibitWorkOut
+    stance: ExhibitStance
+    note: str
+    added_by: str | None
+    created_at: datetime
+
+
+class ExhibitList(BaseModel):
+    items: list[ExhibitOut]
+
+
+class ExhibitCreate(BaseModel):
+    work: int = Field(ge=1, le=MAX_ID, description="The id of a work of the same community.")
+    stance: str = Field(max_length=24, examples=["unacceptable"])
+    note: str = Field(default="", max_length=5000, description="Why it illustrates the stance.")

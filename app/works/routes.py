@@ -12,6 +12,7 @@ from app.communities import service as communities_service
 from app.communities.models import Community
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.proposals import exhibits as exhibits_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import render
@@ -187,6 +188,7 @@ def work_page(
             "ancestors": service.lineage_tree(db, work, up=True),
             "descendants": service.lineage_tree(db, work, up=False),
             "attribution": service.attribution(db, work),
+            "citations": exhibits_service.citing_proposals(db, work, user),
         },
     )
 
