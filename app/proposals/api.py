@@ -292,6 +292,16 @@ def withdraw(
     return proposal_out(request, db, proposal)
 
 
+def _set_locked(
+    request: Request, db: Session, user: User, proposal_id: int, reason: str, *, locked: bool
+) -> ProposalOut:
+    proposal = service.get_proposal(db, proposal_id, viewer=user)
+    service.set_locked(
+        db, actor=user, proposal=proposal, locked=locked, reason=reason, now=utcnow()
+    )
+    return proposal_out(request, db, proposal)
+
+
 @router.post(
     "/proposals/{proposal_id}/lock",
     response_model=ProposalOut,
@@ -305,16 +315,7 @@ def lock(
     proposal_id: ProposalId,
     body: LockBody = NO_LOCK_REASON,
 ) -> ProposalOut:
-    proposal = service.get_proposal(db, proposal_id, viewer=user)
-    service.set_locked(
-        db,
-        actor=user,
-        proposal=proposal,
-        locked=True,
-        reason=body.reason,
-        now=utcnow(),
-    )
-    return proposal_out(request, db, proposal)
+    return _set_locked(request, db, user, proposal_id, body.reason, locked=True)
 
 
 @router.post(
@@ -330,16 +331,7 @@ def unlock(
     proposal_id: ProposalId,
     body: LockBody = NO_LOCK_REASON,
 ) -> ProposalOut:
-    proposal = service.get_proposal(db, proposal_id, viewer=user)
-    service.set_locked(
-        db,
-        actor=user,
-        proposal=proposal,
-        locked=False,
-        reason=body.reason,
-        now=utcnow(),
-    )
-    return proposal_out(request, db, proposal)
+    return _set_locked(request, db, user, proposal_id, body.reason, locked=False)
 
 
 @router.post(
