@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     registrations_per_ip: int = 5
     registration_window_minutes: int = 60
 
+    # Live thread updates (server-sent events): how often a stream looks in the database when
+    # nothing woke it (comments posted through another process), and how long one connection
+    # lasts before the browser reconnects where it left off.
+    live_poll_seconds: float = Field(default=10.0, gt=0)
+    live_stream_seconds: float = Field(default=300.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, value: str) -> str:

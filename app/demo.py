@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 
@@ -12,9 +13,13 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.communities.models import Community, Role
+from app.discussion import anchors
+from app.discussion import service as discussion_service
+from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
-from app.proposals.models import ProposalState
+from app.proposals.models import Proposal, ProposalState
 from app.works import service as works_service
+from app.works.models import Work
 
 #: Demo logins, also listed in the README. For a local demo only: never seed a public site.
 DEMO_PASSWORD = "miku-demo-2026"
@@ -129,9 +134,10 @@ DEMO_PROPOSALS: list[
 
 def _seed_proposals(
     db: Session, community: Community, users: dict[str, User], now: datetime
-) -> None:
+) -> list[Proposal]:
     slugs = {c.name: c.slug for c in communities_service.categories(db, community)}
     start = now - timedelta(days=3)
+    made: list[Proposal] = []
     for n, (author, category, state, tags, title, summary, norm, rationale, edits) in enumerate(
         DEMO_PROPOSALS
     ):
@@ -150,6 +156,7 @@ def _seed_proposals(
             ),
             now=at,
         )
+        made.append(proposal)
         if state == ProposalState.draft:
             continue
         for editor, _message, _text in edits:
@@ -182,6 +189,7 @@ def _seed_proposals(
                 reason="Titles get too long; a credits section works better.",
                 now=at + timedelta(hours=2),
             )
+    return made
 
 
 # (key, registered by, title, creator, url, medium, license, notes, duration, excerpt, parents)
@@ -268,8 +276,10 @@ DEMO_WORKS: list[tuple[str, str, str, str, str, str, str, str, str, str, list[st
 ]
 
 
-def _seed_works(db: Session, community: Community, users: dict[str, User], now: datetime) -> None:
-    ids: dict[str, int] = {}
+def _seed_works(
+    db: Session, community: Community, users: dict[str, User], now: datetime
+) -> dict[str, Work]:
+    works: dict[str, Work] = {}
     for (
         key,
         by,
@@ -296,11 +306,126 @@ def _seed_works(db: Session, community: Community, users: dict[str, User], now: 
                 content_notes=notes,
                 duration_seconds=duration,
                 excerpt=excerpt,
-                parents=[str(ids[p]) for p in parents],
+                parents=[str(works[p].id) for p in parents],
             ),
             now=now,
         )
-        ids[key] = work.id
+        works[key] = work
+    return works
+
+
+# Example works on the first proposal: (work, stance, note, added by).
+DEMO_EXHIBITS = [
+    ("illustration", "acceptable", "The official outfit, an everyday scene.", "fan_luka"),
+    ("story", "acceptable", "Ordinary life after a concert: nothing to object to.", "fan_luka"),
+    ("remix", "borderline", "The official outfit, but the camera lingers at 0:42.", "creator_len"),
+    ("lora", "unacceptable", "Its card shows suggestive outputs of the character.", "fan_kaito"),
+]
+
+# A discussion: (key, author, reply to key or None, stance, body, anchor or None).
+DEMO_COMMENTS: list[
+    tuple[str, str, str | None, str | None, str, tuple[str, anchors.AnchorInput] | None]
+] = [
+    (
+        "agree",
+        "fan_kaito",
+        None,
+        "supports",
+        "Agreed. The line should be about **how** she is shown, not about the medium: "
+        "a story can cross it as easily as a drawing.",
+        None,
+    ),
+    (
+        "framing",
+        "creator_len",
+        None,
+        "question",
+        "Is the camera work here over the line? The outfit is the official one, but the framing "
+        "lingers. I'd like the norm text to say whether framing alone can make a work "
+        "unacceptable.",
+        ("remix", anchors.AnchorInput(kind="time", start=42.0, end=50.0)),
+    ),
+    (
+        "framing-reply",
+        "fan_luka",
+        "framing",
+        None,
+        "I'd call it borderline, which is why I exhibited it that way. Framing alone shouldn't "
+        "ban a work; framing that *sexualises* her should.",
+        None,
+    ),
+    (
+        "framing-reply-2",
+        "creator_len",
+        "framing-reply",
+        None,
+        "Fair. Then “presented in a sexualised way” in the norm text covers it. Could the "
+        "rationale give this video as the example?",
+        None,
+    ),
+    (
+        "everyday",
+        "rights_crypton",
+        None,
+        "supports",
+        "This is the kind of everyday depiction the character guidelines are meant to "
+        "encourage, and the proposal leaves it untouched.",
+        ("story", anchors.AnchorInput(kind="quote", exact="still humming the last chorus")),
+    ),
+    (
+        "pose",
+        "mod_rin",
+        None,
+        "neutral",
+        "For the record: the pose in this part of the illustration was raised in another "
+        "thread. It is fine under this proposal as written.",
+        ("illustration", anchors.AnchorInput(kind="region", x=30, y=20, w=35, h=50)),
+    ),
+    (
+        "lora",
+        "fan_luka",
+        None,
+        "opposes",
+        "I support the aim, but the text should also cover models that can *generate* such "
+        "images, like the LoRA exhibited here. As written it only covers finished works.",
+        None,
+    ),
+]
+
+
+def _seed_discussion(
+    db: Session, proposal: Proposal, users: dict[str, User], works: dict[str, Work], now: datetime
+) -> None:
+    at = now - timedelta(hours=20)
+    for key, stance, note, by in DEMO_EXHIBITS:
+        exhibits_service.add_exhibit(
+            db,
+            actor=users[by],
+            proposal=proposal,
+            work_id=works[key].id,
+            stance=stance,
+            note=note,
+            now=at,
+        )
+    posted: dict[str, int] = {}
+    for n, (key, author, parent, alignment, body, anchor) in enumerate(DEMO_COMMENTS, start=1):
+        pointer = None
+        if anchor is not None:
+            work_key, shape = anchor
+            pointer = dataclasses.replace(shape, work=works[work_key].id)
+        comment = discussion_service.post_comment(
+            db,
+            actor=users[author],
+            proposal=proposal,
+            draft=discussion_service.CommentDraft(
+                body=body,
+                parent=posted[parent] if parent else None,
+                alignment=alignment,
+                anchor=pointer,
+            ),
+            now=at + timedelta(minutes=37 * n),
+        )
+        posted[key] = comment.id
 
 
 def _unwrap(text: str) -> str:
@@ -353,8 +478,9 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
         )
     # The founding admin hands the Miku community over to its moderator.
     communities_service.leave(db, actor=admin, community=miku, now=now)
-    _seed_proposals(db, miku, users, now)
-    _seed_works(db, miku, users, now)
+    proposals = _seed_proposals(db, miku, users, now)
+    works = _seed_works(db, miku, users, now)
+    _seed_discussion(db, proposals[0], users, works, now)
     logins = [("admin", DEMO_PASSWORD, "site admin")]
     logins += [(u, DEMO_PASSWORD, r.value) for u, _d, r in DEMO_USERS if r is not None]
     return logins

@@ -14,6 +14,10 @@ from app.communities import api as communities_api
 from app.communities import routes as communities_routes
 from app.config import Settings
 from app.db import create_db_engine, make_session_factory
+from app.discussion import api as discussion_api
+from app.discussion import routes as discussion_routes
+from app.moderation import api as moderation_api
+from app.moderation import routes as moderation_routes
 from app.proposals import api as proposals_api
 from app.proposals import routes as proposals_routes
 from app.web import errors
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         communities_routes.router,
         proposals_routes.router,
         works_routes.router,
+        discussion_routes.router,
+        moderation_routes.router,
     ):
         app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
@@ -74,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(communities_api.router)
     api.include_router(proposals_api.router)
     api.include_router(works_api.router)
+    api.include_router(discussion_api.router)
+    api.include_router(moderation_api.router)
     app.include_router(api)
     return app
 

@@ -3,6 +3,8 @@
 from app.accounts.models import AccessToken, User, UserSession
 from app.communities.models import Category, Community, Membership, RoleChange
 from app.db import Base
+from app.discussion.models import Comment, CommentAnchor, CommentVersion, ThreadStats
+from app.moderation.models import Flag
 from app.proposals.models import (
     Exhibit,
     Follow,
@@ -19,8 +21,12 @@ __all__ = [
     "AccessToken",
     "Base",
     "Category",
+    "Comment",
+    "CommentAnchor",
+    "CommentVersion",
     "Community",
     "Exhibit",
+    "Flag",
     "Follow",
     "Membership",
     "Proposal",
@@ -30,6 +36,7 @@ __all__ = [
     "RateLimitHit",
     "Revision",
     "RoleChange",
+    "ThreadStats",
     "User",
     "UserSession",
     "Work",

@@ -49,6 +49,7 @@ def community_out(
         created_at=community.created_at,
         member_count=member_count,
         min_deliberation_hours=community.min_deliberation_hours,
+        flag_hide_threshold=community.flag_hide_threshold,
         categories=[category_out(c) for c in categories],
         url=str(request.url_for("community", slug=community.slug)),
     )
@@ -111,7 +112,7 @@ def _full_out(request: Request, db: SessionDep, community: Community) -> Communi
 @router.patch(
     "/communities/{slug}",
     response_model=CommunityOut,
-    summary="Change a community's name, description or deliberation period (moderators)",
+    summary="Change a community's settings: name, description, periods, flags (moderators)",
     responses=NOT_FOUND,
 )
 def update_community(
@@ -124,6 +125,7 @@ def update_community(
         name=body.name,
         description=body.description,
         min_deliberation_hours=body.min_deliberation_hours,
+        flag_hide_threshold=body.flag_hide_threshold,
     )
     return _full_out(request, db, community)
 

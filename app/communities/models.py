@@ -49,6 +49,9 @@ class Community(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Voting on a proposal may open only this long after it was published.
     min_deliberation_hours: Mapped[int] = mapped_column(default=72, server_default="72")
+    # A comment or work flagged by this many different members is hidden pending review;
+    # 0 turns automatic hiding off.
+    flag_hide_threshold: Mapped[int] = mapped_column(default=3, server_default="3")
 
 
 class Category(Base):

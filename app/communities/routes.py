@@ -12,6 +12,7 @@ from app.communities import permissions, service
 from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.moderation import service as moderation_service
 from app.proposals import service as proposals_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
@@ -65,10 +66,12 @@ def _community_context(
     db: SessionDep, community: Community, user: User | None
 ) -> dict[str, object]:
     membership = service.membership_of(db, community, user)
+    can_moderate = permissions.is_moderator(user, membership)
     return {
         "community": community,
         "membership": membership,
-        "can_moderate": permissions.is_moderator(user, membership),
+        "can_moderate": can_moderate,
+        "open_flags": moderation_service.open_count(db, community) if can_moderate else 0,
         "members": service.members_by_role(db, community),
         "roles": list(Role),
         # The community page is the hub: it shows the newest proposals too.
@@ -197,6 +200,7 @@ def _settings_page(
         "name": community.name,
         "description": community.description,
         "min_deliberation_hours": str(community.min_deliberation_hours),
+        "flag_hide_threshold": str(community.flag_hide_threshold),
     }
     return render(
         request,
@@ -212,6 +216,16 @@ def _settings_page(
         },
         status_code=status_code,
     )
+
+
+def _whole_number(raw: str) -> int | None:
+    """A number typed in a form: None when left empty, -1 when it is not a whole number."""
+    if not raw.strip():
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
 
 
 @router.get("/c/{slug}/edit", name="edit_community")
@@ -230,17 +244,18 @@ def edit(
     name: FormStr = "",
     description: FormStr = "",
     min_deliberation_hours: FormStr = "",
+    flag_hide_threshold: FormStr = "",
 ) -> Response:
     community = service.get_community(db, slug)
     typed = {
         "name": name,
         "description": description,
         "min_deliberation_hours": min_deliberation_hours,
+        "flag_hide_threshold": flag_hide_threshold,
     }
-    try:
-        hours = int(min_deliberation_hours) if min_deliberation_hours.strip() else None
-    except ValueError:
-        hours = -1  # refused by the service with the allowed range
+    # A number that is not one is refused by the service, with the allowed range.
+    hours = _whole_number(min_deliberation_hours)
+    threshold = _whole_number(flag_hide_threshold)
     try:
         service.update_community(
             db,
@@ -249,6 +264,7 @@ def edit(
             name=name,
             description=description,
             min_deliberation_hours=hours,
+            flag_hide_threshold=threshold,
         )
     except ValidationFailed as exc:
         return _settings_page(

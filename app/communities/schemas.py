@@ -35,6 +35,9 @@ class CommunityOut(BaseModel):
     created_at: datetime
     member_count: int
     min_deliberation_hours: int
+    flag_hide_threshold: int = Field(
+        description="Flags from different members that hide an item pending review (0: never)."
+    )
     categories: list[CategoryOut]
     url: str
 
@@ -54,6 +57,7 @@ class CommunityUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=20000)
     min_deliberation_hours: int | None = Field(default=None, ge=0, le=24 * 90)
+    flag_hide_threshold: int | None = Field(default=None, ge=0, le=100)
 
 
 class MemberOut(BaseModel):

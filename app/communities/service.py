@@ -15,11 +15,13 @@ from app.accounts.models import User
 from app.communities import permissions
 from app.communities.models import Category, Community, Membership, Role, RoleChange
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.text import NUL_PROBLEM
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_DESCRIPTION = 5000
 MAX_REASON = 500
 MAX_DELIBERATION = 24 * 90
+MAX_FLAG_THRESHOLD = 100
 CATEGORY_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 SLUG_TAKEN = "Another community uses this address."
 
@@ -74,9 +76,6 @@ def member_count(db: Session, community: Community) -> int:
         db.scalar(select(func.count(Membership.id)).where(Membership.community_id == community.id))
         or 0
     )
-
-
-NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
 
 
 def _nul_problems(**fields: str) -> dict[str, str]:
@@ -149,6 +148,7 @@ def update_community(
     name: str | None = None,
     description: str | None = None,
     min_deliberation_hours: int | None = None,
+    flag_hide_threshold: int | None = None,
 ) -> Community:
     permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
     new_name = community.name if name is None else name
@@ -158,12 +158,19 @@ def update_community(
         problems["min_deliberation_hours"] = (
             f"Use a number of hours from 0 to {MAX_DELIBERATION} (90 days)."
         )
+    if flag_hide_threshold is not None and not 0 <= flag_hide_threshold <= MAX_FLAG_THRESHOLD:
+        problems["flag_hide_threshold"] = (
+            f"Use a number of flags from 1 to {MAX_FLAG_THRESHOLD}, or 0 to never hide "
+            "automatically."
+        )
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     community.name = new_name.strip()
     community.description = new_description.strip()
     if min_deliberation_hours is not None:
         community.min_deliberation_hours = min_deliberation_hours
+    if flag_hide_threshold is not None:
+        community.flag_hide_threshold = flag_hide_threshold
     db.flush()
     return community
 

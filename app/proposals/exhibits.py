@@ -15,6 +15,7 @@ from app.errors import NotFound, ValidationFailed
 from app.proposals import permissions as perms
 from app.proposals import service
 from app.proposals.models import Exhibit, ExhibitStance, Proposal, ProposalAuthor, ProposalState
+from app.text import NUL_PROBLEM
 from app.works.models import Work
 
 NOTE_MAX = 1000
@@ -58,7 +59,7 @@ def add_exhibit(
     if len(note) > NOTE_MAX:
         problems["note"] = f"Use at most {NOTE_MAX:,} characters."
     elif "\x00" in note:
-        problems["note"] = service.NUL_PROBLEM
+        problems["note"] = NUL_PROBLEM
     already = ValidationFailed(
         "Already exhibited.", fields={"work": "This work is already exhibited on this proposal."}
     )

@@ -12,6 +12,7 @@ from app.accounts.models import User
 from app.communities import service as communities_service
 from app.communities.models import Category, Community
 from app.db import utcnow
+from app.discussion import views as discussion_views
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.proposals import exhibits as exhibits_service
 from app.proposals import lifecycle, service
@@ -225,7 +226,7 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
     }
 
 
-def _proposal_page(
+def proposal_page_response(
     request: Request,
     db: SessionDep,
     proposal: Proposal,
@@ -234,8 +235,24 @@ def _proposal_page(
     status_code: int = 200,
     **extra: object,
 ) -> Response:
-    context = {**_proposal_context(db, proposal, user), **extra}
-    return render(request, "proposals/proposal.html", context, status_code=status_code)
+    """The proposal page with its discussion; `extra` overrides parts (e.g. form errors).
+
+    `?cursor=` pages the thread and `?work=` filters it to one exhibited work; htmx asks for
+    the thread block alone.
+    """
+    work = request.query_params.get("work", "")
+    thread = discussion_views.thread_context(
+        request,
+        db,
+        proposal,
+        user,
+        cursor=request.query_params.get("cursor"),
+        work_id=int(work) if work.isascii() and work.isdigit() and len(work) < 10 else None,
+    )
+    context = {**_proposal_context(db, proposal, user), **thread, **extra}
+    return render(
+        request, "proposals/proposal.html", context, status_code=status_code, block="thread"
+    )
 
 
 @router.get("/c/{slug}/proposals/{proposal_id}", name="proposal")
@@ -244,7 +261,7 @@ def proposal_page(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
-    return _proposal_page(request, db, proposal, user)
+    return proposal_page_response(request, db, proposal, user)
 
 
 @router.get("/c/{slug}/proposals/{proposal_id}/edit", name="edit_proposal")
@@ -394,7 +411,7 @@ def add_coauthor(
             db, actor=user, proposal=proposal, username=username, now=utcnow()
         )
     except ValidationFailed as exc:
-        return _proposal_page(
+        return proposal_page_response(
             request,
             db,
             proposal,
@@ -486,7 +503,7 @@ def moderate(
             reason=reason,
         )
     except ValidationFailed as exc:
-        return _proposal_page(
+        return proposal_page_response(
             request,
             db,
             proposal,
@@ -561,7 +578,7 @@ def add_exhibit(
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        return _proposal_page(
+        return proposal_page_response(
             request,
             db,
             proposal,

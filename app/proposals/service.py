@@ -47,6 +47,7 @@ from app.proposals.models import (
     ProposalTag,
     Revision,
 )
+from app.text import NUL_PROBLEM
 
 TITLE_MIN, TITLE_MAX = 3, 140
 SUMMARY_MAX = 500
@@ -105,7 +106,6 @@ def parse_tags(raw: str | list[str]) -> list[str]:
 
 
 # PostgreSQL cannot store NUL in text (SQLite can): refused alike on both, as a field error.
-NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
 
 
 def _check_text(values: ProposalDraft, problems: dict[str, str]) -> None:

@@ -110,6 +110,26 @@ def is_htmx(request: Request) -> bool:
     )
 
 
+def _full_context(request: Request, context: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        user = current_auth(request).user
+    except DomainError:
+        user = None
+    return {
+        "request": request,
+        "current_user": user,
+        "csrf_token": token_for(request),
+        "flashes": flash.pending(request),
+        **(context or {}),
+    }
+
+
+def render_string(request: Request, template: str, context: dict[str, Any]) -> str:
+    """A template rendered for this request's viewer, as text (e.g. for a live event)."""
+    env: Environment = request.app.state.templates
+    return env.get_template(template).render(_full_context(request, context))
+
+
 def render(
     request: Request,
     template: str,
@@ -119,18 +139,8 @@ def render(
     block: str | None = None,
 ) -> HTMLResponse:
     """Render a page, or only its `block` when htmx asks for a partial update."""
-    try:
-        user = current_auth(request).user
-    except DomainError:
-        user = None
     env: Environment = request.app.state.templates
-    full_context = {
-        "request": request,
-        "current_user": user,
-        "csrf_token": token_for(request),
-        "flashes": flash.pending(request),
-        **(context or {}),
-    }
+    full_context = _full_context(request, context)
     partial = block is not None and is_htmx(request)
     if block is not None and partial:
         html = render_block(env, template, block, **full_context)

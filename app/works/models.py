@@ -1,15 +1,16 @@
-"""Tables of the works domain: example works and the edges of their lineage DAG."""
+"""Tables of the works domain: example works, the edges of their lineage DAG, previews."""
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, String, Text
+from sqlalchemy import Enum, Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.communities.models import Community
-from app.db import Base, created_at, intpk
+from app.db import Base, UTCDateTime, created_at, intpk
 
 
 class Medium(enum.StrEnum):
@@ -63,10 +64,24 @@ class Work(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
+    # Hidden by a moderator (with a public reason), or by flags pending review (no moderator).
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    hidden_reason: Mapped[str] = mapped_column(String(500), default="")
 
     community: Mapped[Community] = relationship(lazy="joined")
     creator_user: Mapped[User | None] = relationship(foreign_keys=[creator_user_id], lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+    @property
+    def is_removed(self) -> bool:
+        """Hidden by a moderator's decision."""
+        return self.hidden_at is not None and self.hidden_by_id is not None
+
+    @property
+    def is_pending_review(self) -> bool:
+        """Hidden automatically after enough flags, until a moderator looks."""
+        return self.hidden_at is not None and self.hidden_by_id is None
 
     @property
     def content_note_list(self) -> list[str]:
@@ -84,3 +99,29 @@ class WorkParent(Base):
     parent_id: Mapped[int] = mapped_column(
         ForeignKey("works.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class WorkImage(Base):
+    """The preview of an image work: the re-encoded image and its thumbnail, stored in the
+    database so that every app process serves it and a database backup holds it.
+
+    The bytes are deferred: loading a `WorkImage` (for its digest, in a list) never reads them.
+    """
+
+    __tablename__ = "work_images"
+
+    work_id: Mapped[int] = mapped_column(
+        ForeignKey("works.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumb_content_type: Mapped[str] = mapped_column(String(32))
+    thumb_width: Mapped[int]
+    thumb_height: Mapped[int]
+    thumb_data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # SHA-256 (hex) of `data`: the ETag, and the version in the URLs that may be cached forever.
+    digest: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]

@@ -16,6 +16,15 @@ def ensure_member(actor: User | None, membership: Membership | None) -> User:
     return user
 
 
+def can_see_content(actor: User | None, membership: Membership | None, work: Work) -> bool:
+    """A hidden work keeps its title and lineage in view, but only moderators see the rest."""
+    return work.hidden_at is None or community_permissions.is_moderator(actor, membership)
+
+
+def ensure_can_moderate(actor: User | None, membership: Membership | None) -> User:
+    return community_permissions.ensure_can_moderate(actor, membership)
+
+
 def can_edit(actor: User | None, membership: Membership | None, work: Work) -> bool:
     if actor is None:
         return False

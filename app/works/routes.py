@@ -1,23 +1,26 @@
-"""HTML pages of works: the list, the form, the work page with its lineage and attribution."""
+"""HTML pages of works: the list, the form, the work page with its lineage and attribution,
+and the preview image of image works (upload, removal, and serving the bytes)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.responses import Response
 
+from app.communities import permissions as communities_permissions
 from app.communities import service as communities_service
 from app.communities.models import Community
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.proposals import exhibits as exhibits_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import see_other
 from app.web.templating import render
+from app.works import images, service
 from app.works import permissions as perms
-from app.works import service
 from app.works.models import Medium, Work
 from app.works.schemas import WorkId
 
@@ -60,6 +63,7 @@ def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -
             "medium": medium,
             "errors": errors,
             "next_query": next_query,
+            "previews": service.previews_of(db, page.items),
         },
         status_code=422 if errors else 200,
     )
@@ -177,6 +181,19 @@ def work_page(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     work = service.get_work(db, work_id, community=community)
+    return _work_page(request, db, user, work)
+
+
+def _work_page(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    work: Work,
+    *,
+    preview_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    community = work.community
     membership = communities_service.membership_of(db, community, user)
     return render(
         request,
@@ -185,11 +202,21 @@ def work_page(
             "community": community,
             "work": work,
             "can_edit": perms.can_edit(user, membership, work),
+            "can_see_content": perms.can_see_content(user, membership, work),
+            "can_moderate": communities_permissions.is_moderator(user, membership),
+            "can_flag": membership is not None
+            and user is not None
+            and work.created_by_id != user.id
+            and work.hidden_at is None,
             "ancestors": service.lineage_tree(db, work, up=True),
             "descendants": service.lineage_tree(db, work, up=False),
             "attribution": service.attribution(db, work),
             "citations": exhibits_service.citing_proposals(db, work, user),
+            "preview": service.preview_of(db, work) if work.medium == Medium.image else None,
+            "preview_errors": preview_errors or {},
+            "max_preview_mb": images.MAX_BYTES // (1024 * 1024),
         },
+        status_code=status_code,
     )
 
 
@@ -229,3 +256,131 @@ def edit(
             status_code=422,
         )
     return see_other(request, _url(work), message="Work saved.")
+
+
+def _read_upload(file: StarletteUploadFile | str | None) -> bytes:
+    """The uploaded bytes; a form sent without a chosen file gives none."""
+    # The form holds Starlette's UploadFile, of which FastAPI's is a subclass.
+    if not isinstance(file, StarletteUploadFile):
+        return b""
+    # One byte more than allowed is enough to tell that the file is too large.
+    return file.file.read(images.MAX_BYTES + 1)
+
+
+@router.post("/c/{slug}/works/{work_id}/preview", name="upload_work_preview")
+def upload_preview(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    work_id: WorkId,
+    file: Annotated[UploadFile | str | None, File()] = None,
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    try:
+        service.set_preview(db, actor=user, work=work, data=_read_upload(file), now=utcnow())
+    except ValidationFailed as exc:
+        return _work_page(request, db, user, work, preview_errors=exc.fields, status_code=422)
+    return see_other(request, _url(work), message="Preview image saved.")
+
+
+@router.post("/c/{slug}/works/{work_id}/preview/remove", name="remove_work_preview")
+def remove_preview(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, work_id: WorkId
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    removed = service.remove_preview(db, actor=user, work=work)
+    message = "Preview image removed." if removed else "This work had no preview image."
+    return see_other(request, _url(work), message=message, level="success" if removed else "info")
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
+
+
+def _serve_preview(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    work_id: int,
+    *,
+    thumbnail: bool,
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    membership = communities_service.membership_of(db, community, user)
+    visible = perms.can_see_content(user, membership, work)
+    preview = service.preview_of(db, work) if visible else None
+    if preview is None:
+        raise NotFound("This work has no preview image.")
+    etag = f'"{preview.digest}{"-thumb" if thumbnail else ""}"'
+    content_type = preview.thumb_content_type if thumbnail else preview.content_type
+    name = f"work-{work.id}{'-thumb' if thumbnail else ''}.{EXTENSIONS.get(content_type, 'bin')}"
+    # A URL naming the current digest never changes; any other must be checked each time.
+    versioned = request.query_params.get("v") == preview.digest
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if versioned else "no-cache",
+        "Content-Disposition": f'inline; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    data = service.preview_bytes(db, work, thumbnail=thumbnail)
+    if data is None:  # removed in between
+        raise NotFound("This work has no preview image.")
+    return Response(data, media_type=content_type, headers=headers)
+
+
+@router.get("/c/{slug}/works/{work_id}/preview", name="work_preview")
+def serve_preview(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, work_id: WorkId
+) -> Response:
+    return _serve_preview(request, db, user, slug, work_id, thumbnail=False)
+
+
+@router.get("/c/{slug}/works/{work_id}/preview/thumb", name="work_preview_thumb")
+def serve_thumbnail(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, work_id: WorkId
+) -> Response:
+    return _serve_preview(request, db, user, slug, work_id, thumbnail=True)
+
+
+@router.post("/c/{slug}/works/{work_id}/hide", name="hide_work")
+def hide(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    work_id: WorkId,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    try:
+        service.hide_work(db, actor=user, work=work, reason=reason, now=utcnow())
+    except ValidationFailed as exc:
+        detail = " ".join(exc.fields.values())
+        return see_other(request, _url(work), message=f"{exc.message} {detail}", level="error")
+    return see_other(request, _url(work), message="The work is hidden, with your reason shown.")
+
+
+@router.post("/c/{slug}/works/{work_id}/restore", name="restore_work")
+def restore(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, work_id: WorkId
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    work = service.get_work(db, work_id, community=community)
+    service.restore_work(db, actor=user, work=work)
+    return see_other(request, _url(work), message="The work is shown again.")

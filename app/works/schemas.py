@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, Field
@@ -17,6 +17,11 @@ WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The work's id.")]
 class WorkOut(BaseModel):
     id: int
     community: str
+    state: Literal["visible", "removed", "pending_review"] = Field(
+        description="Hidden works (removed by a moderator, or pending review after flags) "
+        "keep their title and lineage; their content is left out except for moderators."
+    )
+    removed_reason: str | None = Field(description="The moderator's public reason, if removed.")
     url: str = Field(description="Where the work itself can be seen (its own address).")
     page_url: str = Field(description="The work's page on this site.")
     title: str
@@ -31,6 +36,10 @@ class WorkOut(BaseModel):
     parents: list[int]
     created_by: str | None
     created_at: datetime
+    preview_url: str | None = Field(
+        description="The preview image (image works only); the URL changes with the image."
+    )
+    thumbnail_url: str | None = Field(description="The preview's thumbnail (at most 480×480).")
 
 
 class WorkList(BaseModel):

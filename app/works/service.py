@@ -1,4 +1,5 @@
-"""Example works: register and edit them, list them, walk their lineage, credit upstream."""
+"""Example works: register and edit them, list them, walk their lineage, credit upstream,
+and keep the preview image of image works."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from app.accounts.models import User
 from app.communities import service as communities_service
 from app.communities.models import Community, Membership
 from app.errors import NotFound, ValidationFailed
+from app.text import NUL_PROBLEM, public_reason
+from app.works import images
 from app.works import permissions as perms
-from app.works.models import Medium, Work, WorkParent
+from app.works.models import Medium, Work, WorkImage, WorkParent
 
 TITLE_MAX = 200
 CREATOR_MAX = 120
@@ -36,7 +39,6 @@ LICENSES = (
     "All rights reserved",
 )
 TIMED = (Medium.audio, Medium.video)
-NUL_PROBLEM = "Remove the NUL control character (it cannot be stored)."
 TEXT_FIELDS = (
     "title",
     "creator_name",
@@ -290,6 +292,9 @@ def update_work(db: Session, *, actor: User | None, work: Work, values: WorkDraf
     _apply(work, checked)
     db.flush()
     _set_parents(db, work, checked.parent_ids)
+    if work.medium != Medium.image:
+        # Only image works have a preview; one left from before would show nowhere.
+        db.execute(delete(WorkImage).where(WorkImage.work_id == work.id))
     return work
 
 
@@ -457,3 +462,99 @@ def attribution(db: Session, work: Work) -> str:
     if upstream:
         text += ", derived from " + "; ".join(upstream)
     return text
+
+
+ONLY_IMAGES = "Only image works have a preview image."
+
+
+def preview_of(db: Session, work: Work) -> WorkImage | None:
+    """The work's preview without its bytes (its digest, sizes and types), if it has one."""
+    return db.get(WorkImage, work.id)
+
+
+def previews_of(db: Session, works: list[Work]) -> dict[int, WorkImage]:
+    """The previews of several works in one query, by work id, without their bytes."""
+    ids = [w.id for w in works if w.medium == Medium.image]
+    if not ids:
+        return {}
+    found = db.scalars(select(WorkImage).where(WorkImage.work_id.in_(ids)))
+    return {p.work_id: p for p in found}
+
+
+def preview_bytes(db: Session, work: Work, *, thumbnail: bool) -> bytes | None:
+    """The bytes of the work's full preview image or of its thumbnail."""
+    column = WorkImage.thumb_data if thumbnail else WorkImage.data
+    return db.scalar(select(column).where(WorkImage.work_id == work.id))
+
+
+def set_preview(
+    db: Session, *, actor: User | None, work: Work, data: bytes, now: datetime
+) -> WorkImage:
+    """Give an image work its preview (verified and stripped of metadata), replacing any."""
+    membership = communities_service.membership_of(db, work.community, actor)
+    user = perms.ensure_can_edit(actor, membership, work)
+    if work.medium != Medium.image:
+        raise ValidationFailed(ONLY_IMAGES, fields={images.FIELD: ONLY_IMAGES})
+    processed = images.process(data)
+    preview = db.get(WorkImage, work.id)
+    if preview is None:
+        preview = WorkImage(work_id=work.id)
+        db.add(preview)
+    preview.content_type = processed.image.content_type
+    preview.width = processed.image.width
+    preview.height = processed.image.height
+    preview.data = processed.image.data
+    preview.thumb_content_type = processed.thumbnail.content_type
+    preview.thumb_width = processed.thumbnail.width
+    preview.thumb_height = processed.thumbnail.height
+    preview.thumb_data = processed.thumbnail.data
+    preview.digest = processed.digest
+    preview.uploaded_by_id = user.id
+    preview.created_at = now
+    db.flush()
+    return preview
+
+
+def remove_preview(db: Session, *, actor: User | None, work: Work) -> bool:
+    """Delete the work's preview; False when it had none."""
+    membership = communities_service.membership_of(db, work.community, actor)
+    perms.ensure_can_edit(actor, membership, work)
+    preview = db.get(WorkImage, work.id)
+    if preview is None:
+        return False
+    db.delete(preview)
+    db.flush()
+    return True
+
+
+def hide_work(db: Session, *, actor: User | None, work: Work, reason: str, now: datetime) -> Work:
+    """A moderator removes a work from view with a public reason; its record is kept."""
+    membership = communities_service.membership_of(db, work.community, actor)
+    moderator = perms.ensure_can_moderate(actor, membership)
+    text = public_reason(reason)
+    work.hidden_at = work.hidden_at or now
+    work.hidden_by_id = moderator.id
+    work.hidden_reason = text
+    db.flush()
+    return work
+
+
+def hide_work_pending_review(db: Session, work: Work, now: datetime) -> None:
+    """Enough members flagged it: out of view until a moderator decides."""
+    if work.hidden_at is not None:
+        return
+    work.hidden_at = now
+    work.hidden_by_id = None
+    work.hidden_reason = ""
+    db.flush()
+
+
+def restore_work(db: Session, *, actor: User | None, work: Work) -> Work:
+    """A moderator puts a hidden work back in view."""
+    membership = communities_service.membership_of(db, work.community, actor)
+    perms.ensure_can_moderate(actor, membership)
+    work.hidden_at = None
+    work.hidden_by_id = None
+    work.hidden_reason = ""
+    db.flush()
+    return work

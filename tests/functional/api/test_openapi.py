@@ -128,8 +128,11 @@ def test_error_response_schema_is_the_documented_shape(schema):
 def test_request_bodies_have_models(schema):
     for path, method, operation in api_operations(schema):
         if method in ("post", "put", "patch") and "requestBody" in operation:
-            body = operation["requestBody"]["content"]["application/json"]["schema"]
-            assert "$ref" in body, f"{method.upper()} {path}"
+            content = operation["requestBody"]["content"]
+            # JSON, or multipart/form-data for an upload such as a work's preview image.
+            assert set(content) <= {"application/json", "multipart/form-data"}, path
+            for media in content.values():
+                assert "$ref" in media["schema"], f"{method.upper()} {path}"
 
 
 def test_html_pages_of_communities_are_not_in_the_api_schema(schema):

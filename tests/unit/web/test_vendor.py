@@ -53,3 +53,10 @@ def test_every_vendored_script_has_an_integrity_attribute():
 def test_htmx_file_is_the_2_0_11_release():
     data = (PROJECT_ROOT / "static" / "vendor" / "htmx-2.0.11.min.js").read_bytes()
     assert b'version:"2.0.11"' in data.replace(b" ", b"")
+
+
+def test_base_template_loads_the_sse_extension_2_2_4():
+    scripts = dict(vendored_scripts())
+    assert scripts.get("vendor/htmx-ext-sse-2.2.4.min.js") is not None
+    data = (PROJECT_ROOT / "static" / "vendor" / "htmx-ext-sse-2.2.4.min.js").read_bytes()
+    assert b'defineExtension("sse"' in data
