@@ -251,6 +251,8 @@ def _comment_page(
     shown = _int_param(request.query_params.get("shown"))
     level = _int_param(request.query_params.get("level"))
     context = viewer_context(db, proposal, user)
+    # The next "load more replies" link counts the replies shown before this batch too.
+    context["replies_shown_before"] = {comment.id: shown} if after else {}
     if after and is_htmx(request):
         # "Load more replies": the next replies alone, to go where the button was.
         node = thread.more_replies(db, comment, after=after, shown=shown, level=level)
