@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals clean
+.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,16 @@ seed: $(VENV)/.installed
 bench-proposals: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.proposal_list --db sqlite
 	$(BIN)/python -m bench.proposal_list --db postgresql
+
+## bench-thread: thread pages and "more replies" at 50 vs 10,000 comments, on SQLite and PostgreSQL
+bench-thread: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.thread --db sqlite
+	$(BIN)/python -m bench.thread --db postgresql
+
+## bench-lineage: lineage walks (ancestors, descendants, tree, attribution) in 10,000 works
+bench-lineage: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.lineage --db sqlite
+	$(BIN)/python -m bench.lineage --db postgresql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, select
@@ -14,6 +16,12 @@ from sqlalchemy.orm import Session
 from app import events
 from app.discussion.models import Comment
 from tests.unit.discussion.conftest import World, post
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run on a loop of its own thread: the browser tests keep a loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 class Recorder(events.Broker):
@@ -67,7 +75,7 @@ def test_publish_wakes_subscribers_of_that_channel_only():
         assert broker.subscriber_count("thread:2") == 0
         broker.publish("thread:1")  # nobody listens: nothing happens
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_wake_before_the_wait_is_not_lost():
@@ -79,7 +87,7 @@ def test_a_wake_before_the_wait_is_not_lost():
             await asyncio.sleep(0)  # let the threadsafe callback run
             assert await subscription.wait(0.01) is True
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_commit_publishes_and_rollback_does_not(recorder: Recorder, own_engine: Engine):
@@ -114,7 +122,7 @@ def test_a_subscriber_is_woken_by_a_commit(own_engine: Engine):
             await asyncio.to_thread(write)
             assert await subscription.wait(2) is True
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_posting_a_comment_publishes_its_thread_on_commit(
