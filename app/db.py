@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -48,6 +49,13 @@ intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
 timestamp = Annotated[datetime, mapped_column(UTCDateTime)]
 str_short = Annotated[str, mapped_column(String(64))]
+
+
+def str_enum(cls: type[enum.StrEnum], length: int = 24) -> Enum:
+    """A Python string enum stored as its values in a VARCHAR (no native enum type to migrate)."""
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Base(DeclarativeBase):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, created_at, intpk, timestamp
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum, timestamp
 
 
 class User(Base):
@@ -58,11 +58,7 @@ class AccessToken(Base):
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[TokenScope] = mapped_column(
-        Enum(
-            TokenScope, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    scope: Mapped[TokenScope] = mapped_column(str_enum(TokenScope, length=16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters, shown in the list so people can tell their tokens apart.
     prefix: Mapped[str] = mapped_column(String(16))

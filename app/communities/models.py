@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, created_at, intpk
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum
 
 
 class Role(enum.StrEnum):
@@ -33,7 +33,7 @@ ROLE_LABELS = {
 
 def role_column(*, nullable: bool = False) -> Mapped[Role]:
     return mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(Role, length=16),
         nullable=nullable,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from app.discussion.models import AnchorKind, CommentAnchor
 from app.works.models import Medium, Work
@@ -51,6 +51,10 @@ class CheckedAnchor:
     y: float | None = None
     w: float | None = None
     h: float | None = None
+
+    def shape(self) -> dict[str, object]:
+        """The anchor's columns as stored (everything but the work)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "work"}
 
 
 def parse_time(raw: str) -> float | None:

@@ -71,13 +71,7 @@ class Viewer:
 
 
 def _state(comment: Comment) -> CommentState:
-    if comment.is_deleted:
-        return "deleted"
-    if comment.is_removed:
-        return "removed"
-    if comment.is_pending_review:
-        return "pending_review"
-    return "visible"
+    return "deleted" if comment.is_deleted else comment.hidden_state
 
 
 def anchor_out(anchor: CommentAnchor) -> AnchorOut:

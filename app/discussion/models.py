@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, created_at, intpk
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum
+from app.hiding import Hideable
 from app.works.models import Work
-
-
-def _enum(cls: type[enum.StrEnum]) -> Any:
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
 class Alignment(enum.StrEnum):
@@ -45,7 +41,7 @@ class AnchorKind(enum.StrEnum):
     region = "region"
 
 
-class Comment(Base):
+class Comment(Hideable, Base):
     """A post in a proposal's thread. Nothing is ever deleted: deletion and hiding are marks."""
 
     __tablename__ = "comments"
@@ -62,7 +58,7 @@ class Comment(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     depth: Mapped[int] = mapped_column(Integer, default=0)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    alignment: Mapped[Alignment | None] = mapped_column(_enum(Alignment))
+    alignment: Mapped[Alignment | None] = mapped_column(str_enum(Alignment))
     body: Mapped[str] = mapped_column(Text)
     # The sanitized HTML of `body`, rendered once at write time rather than on every view.
     body_html: Mapped[str] = mapped_column(Text)
@@ -71,26 +67,12 @@ class Comment(Base):
     created_at: Mapped[created_at]
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Null while hidden: hidden by flags, pending a moderator's review.
-    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    hidden_reason: Mapped[str] = mapped_column(String(500), default="")
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
 
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
-
-    @property
-    def is_removed(self) -> bool:
-        """Hidden by a moderator's decision."""
-        return self.hidden_at is not None and self.hidden_by_id is not None
-
-    @property
-    def is_pending_review(self) -> bool:
-        """Hidden automatically after enough flags, until a moderator looks."""
-        return self.hidden_at is not None and self.hidden_by_id is None
 
     @property
     def is_visible(self) -> bool:
@@ -122,7 +104,7 @@ class CommentAnchor(Base):
     )
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
     work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[AnchorKind] = mapped_column(_enum(AnchorKind))
+    kind: Mapped[AnchorKind] = mapped_column(str_enum(AnchorKind))
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
     exact: Mapped[str | None] = mapped_column(Text)

@@ -30,7 +30,7 @@ from app.proposals.models import Proposal
 from app.proposals.routes import proposal_page_response
 from app.proposals.schemas import ProposalId
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
-from app.web.responses import see_other
+from app.web.responses import after_action, see_other
 from app.web.templating import is_htmx, render, render_string
 from app.works import service as works_service
 from app.works.models import Work
@@ -393,22 +393,6 @@ def history(
     )
 
 
-def _after_action(
-    request: Request, proposal: Proposal, comment: Comment, run: Any, success: str
-) -> Response:
-    try:
-        run()
-    except (Conflict, ValidationFailed) as exc:
-        detail = " ".join(exc.fields.values()) if exc.fields else ""
-        return see_other(
-            request,
-            _proposal_url(proposal, f"#comment-{comment.id}"),
-            message=f"{exc.message} {detail}".strip(),
-            level="error",
-        )
-    return see_other(request, _proposal_url(proposal, f"#comment-{comment.id}"), message=success)
-
-
 @router.post(
     "/c/{slug}/proposals/{proposal_id}/comments/{comment_id}/delete", name="delete_comment"
 )
@@ -421,10 +405,9 @@ def delete(
     comment_id: CommentId,
 ) -> Response:
     proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
-    return _after_action(
+    return after_action(
         request,
-        proposal,
-        comment,
+        _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.delete_comment(db, actor=user, comment=comment, now=utcnow()),
         "Comment deleted. Replies to it stay in the thread.",
     )
@@ -441,10 +424,9 @@ def hide(
     reason: FormStr = "",
 ) -> Response:
     proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
-    return _after_action(
+    return after_action(
         request,
-        proposal,
-        comment,
+        _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.hide_comment(db, actor=user, comment=comment, reason=reason, now=utcnow()),
         "Comment removed from view, with your reason shown in its place.",
     )
@@ -462,10 +444,9 @@ def restore(
     comment_id: CommentId,
 ) -> Response:
     proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
-    return _after_action(
+    return after_action(
         request,
-        proposal,
-        comment,
+        _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.restore_comment(db, actor=user, comment=comment),
         "Comment restored.",
     )

@@ -166,16 +166,7 @@ def post_comment(
                 comment_id=comment.id,
                 proposal_id=proposal.id,
                 work_id=anchor.work.id,
-                kind=anchor.kind,
-                start=anchor.start,
-                end=anchor.end,
-                exact=anchor.exact,
-                prefix=anchor.prefix,
-                suffix=anchor.suffix,
-                x=anchor.x,
-                y=anchor.y,
-                w=anchor.w,
-                h=anchor.h,
+                **anchor.shape(),
             )
         )
     if parent is not None:
@@ -267,9 +258,7 @@ def hide_comment(
     text = public_reason(reason)
     if comment.is_visible:
         _count(db, comment, -1)
-    comment.hidden_at = comment.hidden_at or now
-    comment.hidden_by_id = moderator.id
-    comment.hidden_reason = text
+    comment.remove(moderator_id=moderator.id, reason=text, now=now)
     db.flush()
     return comment
 
@@ -280,9 +269,7 @@ def hide_pending_review(db: Session, comment: Comment, now: datetime) -> None:
         return
     if comment.is_visible:
         _count(db, comment, -1)
-    comment.hidden_at = now
-    comment.hidden_by_id = None
-    comment.hidden_reason = ""
+    comment.hold_for_review(now)
     db.flush()
 
 
@@ -293,9 +280,7 @@ def restore_comment(db: Session, *, actor: User | None, comment: Comment) -> Com
     perms.ensure_can_hide(actor, communities_service.membership_of(db, proposal.community, actor))
     if comment.hidden_at is None:
         return comment
-    comment.hidden_at = None
-    comment.hidden_by_id = None
-    comment.hidden_reason = ""
+    comment.show()
     if comment.is_visible:
         _count(db, comment, +1)
     db.flush()

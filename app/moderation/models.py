@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, created_at, intpk
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum
 
 
 class FlagResolution(enum.StrEnum):
@@ -38,13 +38,6 @@ class Flag(Base):
     created_at: Mapped[created_at]
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    resolution: Mapped[FlagResolution | None] = mapped_column(
-        Enum(
-            FlagResolution,
-            native_enum=False,
-            length=24,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    resolution: Mapped[FlagResolution | None] = mapped_column(str_enum(FlagResolution))
 
     flagger: Mapped[User | None] = relationship(foreign_keys=[flagger_id], lazy="joined")

@@ -21,7 +21,7 @@ from app.proposals import service as proposals_service
 from app.proposals.schemas import ProposalId
 from app.text import REASON_MAX
 from app.web.deps import CurrentUser, SessionDep
-from app.web.responses import see_other
+from app.web.responses import after_action, see_other
 from app.web.templating import render
 from app.works import service as works_service
 from app.works.schemas import WorkId
@@ -34,14 +34,6 @@ FLAGGED = "Thanks — moderators will review it."
 
 def _queue_url(community: Community) -> str:
     return f"/c/{community.slug}/moderation"
-
-
-def _refused(request: Request, url: str, exc: DomainError) -> Response:
-    """A refused flag goes back where it came from, with the reason as an error message."""
-    request.state.db_rollback = True
-    detail = " ".join(exc.fields.values()) if exc.fields else ""
-    message = exc.message if detail in exc.message else f"{exc.message} {detail}"
-    return see_other(request, url, message=message.strip(), level="error")
 
 
 @router.post("/c/{slug}/proposals/{proposal_id}/comments/{comment_id}/flag", name="flag_comment")
@@ -58,11 +50,13 @@ def flag_comment(
     proposal = proposals_service.get_in_community(db, community, proposal_id, viewer=user)
     comment = discussion_service.get_in_proposal(db, proposal, comment_id, viewer=user)
     back = f"/c/{community.slug}/proposals/{proposal.id}#comment-{comment.id}"
-    try:
-        service.flag_comment(db, actor=user, comment=comment, reason=reason, now=utcnow())
-    except DomainError as exc:
-        return _refused(request, back, exc)
-    return see_other(request, back, message=FLAGGED)
+    return after_action(
+        request,
+        back,
+        lambda: service.flag_comment(db, actor=user, comment=comment, reason=reason, now=utcnow()),
+        FLAGGED,
+        refusals=(DomainError,),  # a refused flag goes back where it came from
+    )
 
 
 @router.post("/c/{slug}/works/{work_id}/flag", name="flag_work")
@@ -77,11 +71,13 @@ def flag_work(
     community = communities_service.get_community(db, slug)
     work = works_service.get_work(db, work_id, community=community)
     back = work_path(community.slug, work.id)
-    try:
-        service.flag_work(db, actor=user, work=work, reason=reason, now=utcnow())
-    except DomainError as exc:
-        return _refused(request, back, exc)
-    return see_other(request, back, message=FLAGGED)
+    return after_action(
+        request,
+        back,
+        lambda: service.flag_work(db, actor=user, work=work, reason=reason, now=utcnow()),
+        FLAGGED,
+        refusals=(DomainError,),
+    )
 
 
 def _queue_page(

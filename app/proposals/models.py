@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,12 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.communities.models import Category, Community
-from app.db import Base, UTCDateTime, created_at, intpk, timestamp
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum, timestamp
 from app.works.models import Work
-
-
-def _enum(cls: type[enum.StrEnum]) -> Any:
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
 class ProposalState(enum.StrEnum):
@@ -67,9 +61,11 @@ class Proposal(Base):
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="SET NULL"), index=True
     )
-    kind: Mapped[ProposalKind] = mapped_column(_enum(ProposalKind), default=ProposalKind.new)
+    kind: Mapped[ProposalKind] = mapped_column(str_enum(ProposalKind), default=ProposalKind.new)
     target_clause: Mapped[str | None] = mapped_column(String(16))
-    state: Mapped[ProposalState] = mapped_column(_enum(ProposalState), default=ProposalState.draft)
+    state: Mapped[ProposalState] = mapped_column(
+        str_enum(ProposalState), default=ProposalState.draft
+    )
     # The current text, copied from the latest revision so lists and search need no join.
     title: Mapped[str] = mapped_column(String(140))
     summary: Mapped[str] = mapped_column(String(500), default="")
@@ -123,7 +119,7 @@ class ProposalAuthor(Base):
     id: Mapped[intpk]
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[AuthorRole] = mapped_column(_enum(AuthorRole))
+    role: Mapped[AuthorRole] = mapped_column(str_enum(AuthorRole))
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     added_at: Mapped[created_at]
 
@@ -170,7 +166,7 @@ class ProposalEvent(Base):
 
     id: Mapped[intpk]
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     detail: Mapped[str] = mapped_column(String(500), default="")
     revision_number: Mapped[int | None]
@@ -208,7 +204,7 @@ class Exhibit(Base):
     id: Mapped[intpk]
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
     work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
-    stance: Mapped[ExhibitStance] = mapped_column(_enum(ExhibitStance))
+    stance: Mapped[ExhibitStance] = mapped_column(str_enum(ExhibitStance))
     note: Mapped[str] = mapped_column(String(1000), default="")
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]

@@ -21,7 +21,7 @@ from app.proposals.models import ExhibitStance, Proposal, ProposalState
 from app.proposals.schemas import ExhibitId, ProposalId
 from app.web.api import MAX_ID
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
-from app.web.responses import see_other
+from app.web.responses import after_action, see_other
 from app.web.templating import render
 from app.works import service as works_service
 
@@ -343,22 +343,6 @@ def edit(
     return see_other(request, _url(proposal), message="Saved as a new revision.")
 
 
-def _action(
-    request: Request, proposal: Proposal, run: object, success: str, level: str = "success"
-) -> Response:
-    """Run a lifecycle action; a refusal comes back as a message on the proposal page."""
-    try:
-        run()  # type: ignore[operator]
-    except (Conflict, ValidationFailed) as exc:
-        detail = " ".join(exc.fields.values()) if exc.fields else ""
-        return see_other(
-            request, _url(proposal), message=f"{exc.message} {detail}".strip(), level="error"
-        )
-    return see_other(
-        request, _url(proposal), message=success, level="info" if level == "info" else "success"
-    )
-
-
 def _load(db: SessionDep, user: User, slug: str, proposal_id: ProposalId) -> Proposal:
     community = communities_service.get_community(db, slug)
     return service.get_in_community(db, community, proposal_id, viewer=user)
@@ -369,9 +353,9 @@ def publish(
     request: Request, db: SessionDep, user: CurrentUser, slug: str, proposal_id: ProposalId
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
-    return _action(
+    return after_action(
         request,
-        proposal,
+        _url(proposal),
         lambda: service.publish(db, actor=user, proposal=proposal, now=utcnow()),
         "Published: the community can now read and discuss it.",
     )
@@ -387,12 +371,12 @@ def withdraw(
     reason: FormStr = "",
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
-    return _action(
+    return after_action(
         request,
-        proposal,
+        _url(proposal),
         lambda: service.withdraw(db, actor=user, proposal=proposal, reason=reason, now=utcnow()),
         "Withdrawn. The proposal stays readable, marked as withdrawn.",
-        "info",
+        level="info",
     )
 
 

@@ -71,11 +71,7 @@ def work_out(
     return WorkOut(
         id=work.id,
         community=work.community.slug,
-        state="visible"
-        if work.hidden_at is None
-        else "removed"
-        if work.is_removed
-        else "pending_review",
+        state=work.hidden_state,
         removed_reason=work.hidden_reason if work.is_removed else None,
         url=work.url if shown else "",
         page_url=str(request.url_for("work", slug=work.community.slug, work_id=str(work.id))),

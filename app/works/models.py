@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.communities.models import Community
-from app.db import Base, UTCDateTime, created_at, intpk
+from app.db import Base, created_at, intpk, str_enum
+from app.hiding import Hideable
 
 
 class Medium(enum.StrEnum):
@@ -38,7 +38,7 @@ MEDIUM_LABELS = {
 }
 
 
-class Work(Base):
+class Work(Hideable, Base):
     __tablename__ = "works"
 
     id: Mapped[intpk]
@@ -49,14 +49,7 @@ class Work(Base):
     creator_name: Mapped[str] = mapped_column(String(120))
     creator_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     url: Mapped[str] = mapped_column(String(2000))
-    medium: Mapped[Medium] = mapped_column(
-        Enum(
-            Medium,
-            native_enum=False,
-            length=24,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    medium: Mapped[Medium] = mapped_column(str_enum(Medium))
     license: Mapped[str] = mapped_column(String(120), default="")
     content_notes: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -64,24 +57,10 @@ class Work(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
-    # Hidden by a moderator (with a public reason), or by flags pending review (no moderator).
-    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    hidden_reason: Mapped[str] = mapped_column(String(500), default="")
 
     community: Mapped[Community] = relationship(lazy="joined")
     creator_user: Mapped[User | None] = relationship(foreign_keys=[creator_user_id], lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
-
-    @property
-    def is_removed(self) -> bool:
-        """Hidden by a moderator's decision."""
-        return self.hidden_at is not None and self.hidden_by_id is not None
-
-    @property
-    def is_pending_review(self) -> bool:
-        """Hidden automatically after enough flags, until a moderator looks."""
-        return self.hidden_at is not None and self.hidden_by_id is None
 
     @property
     def content_note_list(self) -> list[str]:

@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.proposals import exhibits as exhibits_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
-from app.web.responses import see_other
+from app.web.responses import after_action, see_other
 from app.web.templating import render
 from app.works import images, service
 from app.works import permissions as perms
@@ -368,12 +368,12 @@ def hide(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     work = service.get_work(db, work_id, community=community)
-    try:
-        service.hide_work(db, actor=user, work=work, reason=reason, now=utcnow())
-    except ValidationFailed as exc:
-        detail = " ".join(exc.fields.values())
-        return see_other(request, _url(work), message=f"{exc.message} {detail}", level="error")
-    return see_other(request, _url(work), message="The work is hidden, with your reason shown.")
+    return after_action(
+        request,
+        _url(work),
+        lambda: service.hide_work(db, actor=user, work=work, reason=reason, now=utcnow()),
+        "The work is hidden, with your reason shown.",
+    )
 
 
 @router.post("/c/{slug}/works/{work_id}/restore", name="restore_work")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Path
 from pydantic import BaseModel, Field
 
+from app.hiding import HiddenState
 from app.web.api import MAX_ID
 from app.works.models import Medium
 
@@ -17,7 +18,7 @@ WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The work's id.")]
 class WorkOut(BaseModel):
     id: int
     community: str
-    state: Literal["visible", "removed", "pending_review"] = Field(
+    state: HiddenState = Field(
         description="Hidden works (removed by a moderator, or pending review after flags) "
         "keep their title and lineage; their content is left out except for moderators."
     )

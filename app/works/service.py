@@ -532,20 +532,14 @@ def hide_work(db: Session, *, actor: User | None, work: Work, reason: str, now: 
     membership = communities_service.membership_of(db, work.community, actor)
     moderator = perms.ensure_can_moderate(actor, membership)
     text = public_reason(reason)
-    work.hidden_at = work.hidden_at or now
-    work.hidden_by_id = moderator.id
-    work.hidden_reason = text
+    work.remove(moderator_id=moderator.id, reason=text, now=now)
     db.flush()
     return work
 
 
 def hide_work_pending_review(db: Session, work: Work, now: datetime) -> None:
     """Enough members flagged it: out of view until a moderator decides."""
-    if work.hidden_at is not None:
-        return
-    work.hidden_at = now
-    work.hidden_by_id = None
-    work.hidden_reason = ""
+    work.hold_for_review(now)
     db.flush()
 
 
@@ -553,8 +547,6 @@ def restore_work(db: Session, *, actor: User | None, work: Work) -> Work:
     """A moderator puts a hidden work back in view."""
     membership = communities_service.membership_of(db, work.community, actor)
     perms.ensure_can_moderate(actor, membership)
-    work.hidden_at = None
-    work.hidden_by_id = None
-    work.hidden_reason = ""
+    work.show()
     db.flush()
     return work
