@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ from app.works import service as works_service
 from app.works.models import Work
 
 router = APIRouter(tags=["discussion"])
+FORM_ID = re.compile(r"comment-form-[a-z0-9-]{1,40}")
 
 FormStr = Annotated[str, Form()]
 CommentId = ProposalId
@@ -176,6 +178,14 @@ def post_comment(
     )
 
 
+def _form_id(request: Request, parent: Comment | None) -> str:
+    """The id of the form that posted (htmx names it), so its errors replace that form."""
+    trigger = request.headers.get("hx-trigger", "")
+    if FORM_ID.fullmatch(trigger):
+        return trigger
+    return f"comment-form-{parent.id if parent else 'new'}"
+
+
 def _comment_form_failed(
     request: Request,
     db: SessionDep,
@@ -195,7 +205,9 @@ def _comment_form_failed(
     if parent is not None and parent.proposal_id != proposal.id:
         parent = None
     if is_htmx(request):
+        form_id = _form_id(request, parent)
         context = {
+            "place": "-page" if form_id.endswith("-page") else "",
             **viewer_context(db, proposal, user),
             "values": values,
             "errors": errors,
@@ -208,7 +220,7 @@ def _comment_form_failed(
         # 422 whatever the cause, so htmx swaps it in: the form replaces itself with its
         # errors, whatever the target of success was.
         response = render(request, "discussion/fragments/form.html", context, status_code=422)
-        response.headers["HX-Retarget"] = f"#comment-form-{parent.id if parent else 'new'}"
+        response.headers["HX-Retarget"] = "#" + form_id
         response.headers["HX-Reswap"] = "outerHTML"
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)

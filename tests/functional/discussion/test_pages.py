@@ -430,7 +430,7 @@ def test_a_reply_error_without_htmx_shows_the_comment_page(client, db, cast: Cas
     )
     assert response.status_code == 422
     assert "Reply to this comment" in response.text
-    assert field_error(response.text, f"body-{root.id}").startswith("Use at most 10,000")
+    assert field_error(response.text, f"body-{root.id}-page").startswith("Use at most 10,000")
     assert comment_count(db) == 1
 
 
@@ -786,3 +786,27 @@ def test_paging_a_filtered_thread_keeps_the_filter(client, db, cast: Cast):
     assert f"work={cast.video.id}" in more
     second = client.get(more.removesuffix("#discussion")).text
     assert shown_ids(second) == anchored_ids[20:]
+
+
+def test_the_comment_page_names_each_form_once(client, db, cast: Cast):
+    root = post(db, cast.proposal, cast.other_fan, "Root")
+    log_in(client, "fan_luka")
+    html = client.get(page_url(cast.proposal, f"/comments/{root.id}")).text
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert f"comment-form-{root.id}" in ids  # the reply box under the comment
+    assert f"comment-form-{root.id}-page" in ids  # the form at the foot of the page
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_an_htmx_error_replaces_the_form_that_posted(client, db, cast: Cast):
+    root = post(db, cast.proposal, cast.other_fan, "Root")
+    log_in(client, "fan_luka")
+    response = post_form(
+        client,
+        page_url(cast.proposal, "/comments"),
+        {"body": "", "parent": str(root.id)},
+        headers={"HX-Request": "true", "HX-Trigger": f"comment-form-{root.id}-page"},
+    )
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == f"#comment-form-{root.id}-page"
+    assert f'id="comment-form-{root.id}-page"' in response.text
