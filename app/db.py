@@ -70,8 +70,13 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     # No server-side prepared statements: a prepared statement may run on a generic plan that
     # cannot see its parameters, and search plans depend on the words searched (a common word
     # took 5x longer so). It also keeps the app working behind PgBouncer's transaction pooling.
+    # No JIT: the planner's row guesses for recursive lineage walks are wild, so it spent 9 ms
+    # compiling a 25 ms query; short interactive queries never win back the compile time.
     return create_engine(
-        url, echo=echo, pool_pre_ping=True, connect_args={"prepare_threshold": None}
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        connect_args={"prepare_threshold": None, "options": "-c jit=off"},
     )
 
 

@@ -40,6 +40,7 @@ from app.communities.models import Community
 from app.db import create_db_engine, utcnow
 from app.works import service
 from app.works.models import Medium, Work, WorkParent
+from app.works.routes import TREE_LIMIT
 
 WORKS = 10_000
 HUB_CHILDREN = 1_500
@@ -153,12 +154,19 @@ def _tree_size(nodes: list[service.LineageNode]) -> int:
     return sum(1 + _tree_size(n.children) for n in nodes)
 
 
+def _page_tree(db: Session, work: Work, *, up: bool) -> int:
+    """The tree as the work page builds it: the nearest works, a count of the rest."""
+    return _tree_size(service.lineage_tree(db, work, up=up, limit=TREE_LIMIT).nodes)
+
+
 #: What each row calls, returning the rows it produced (works, tree nodes or credits).
 FUNCTIONS: dict[str, Callable[[Session, Work], int]] = {
     "ancestors": lambda db, w: len(service.ancestors(db, w)),
     "descendants": lambda db, w: len(service.descendants(db, w)),
-    "lineage_tree up": lambda db, w: _tree_size(service.lineage_tree(db, w, up=True)),
-    "lineage_tree down": lambda db, w: _tree_size(service.lineage_tree(db, w, up=False)),
+    "lineage_tree up": lambda db, w: _tree_size(service.lineage_tree(db, w, up=True).nodes),
+    "lineage_tree down": lambda db, w: _tree_size(service.lineage_tree(db, w, up=False).nodes),
+    "page tree up": lambda db, w: _page_tree(db, w, up=True),
+    "page tree down": lambda db, w: _page_tree(db, w, up=False),
     "attribution": lambda db, w: service.attribution(db, w).count('" by '),
 }
 

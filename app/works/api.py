@@ -179,7 +179,7 @@ def update_work(
     return work_out(request, db, work, moderator=_moderates(db, work.community, user))
 
 
-def _items(rows: list[tuple[Work, int]]) -> list[LineageItem]:
+def _items(rows: list[tuple[service.Kin, int]]) -> list[LineageItem]:
     return [
         LineageItem(id=w.id, title=w.title, creator_name=w.creator_name, depth=depth)
         for w, depth in rows

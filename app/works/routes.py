@@ -26,6 +26,8 @@ from app.works.schemas import WorkId
 
 router = APIRouter(tags=["works"])
 PAGE_SIZE = 20
+#: Works a lineage tree shows before it offers "show all".
+TREE_LIMIT = 200
 
 
 def _url(work: Work, suffix: str = "") -> str:
@@ -195,6 +197,9 @@ def _work_page(
 ) -> Response:
     community = work.community
     membership = communities_service.membership_of(db, community, user)
+    # A popular original may have thousands of derivatives: the nearest ones, unless asked.
+    limit = None if request.query_params.get("lineage") == "all" else TREE_LIMIT
+    upstream = service.walk(db, work, up=True)
     return render(
         request,
         "works/work.html",
@@ -208,9 +213,9 @@ def _work_page(
             and user is not None
             and work.created_by_id != user.id
             and work.hidden_at is None,
-            "ancestors": service.lineage_tree(db, work, up=True),
-            "descendants": service.lineage_tree(db, work, up=False),
-            "attribution": service.attribution(db, work),
+            "ancestors": upstream.tree(limit),
+            "descendants": service.walk(db, work, up=False).tree(limit),
+            "attribution": service.attribution(db, work, upstream),
             "citations": exhibits_service.citing_proposals(db, work, user),
             "preview": service.preview_of(db, work) if work.medium == Medium.image else None,
             "preview_errors": preview_errors or {},

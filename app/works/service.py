@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app import paging
@@ -89,11 +90,20 @@ class WorkPage:
     next_cursor: str | None
 
 
+class Kin(NamedTuple):
+    """A work met on a lineage walk: what it takes to name and credit it."""
+
+    id: int
+    title: str
+    creator_name: str
+    license: str
+
+
 @dataclass
 class LineageNode:
     """A work in a lineage tree; `repeated` marks one already shown higher up."""
 
-    work: Work
+    work: Kin
     depth: int
     children: list[LineageNode] = field(default_factory=list)
     repeated: bool = False
@@ -376,91 +386,130 @@ def parent_ids(db: Session, work: Work) -> list[int]:
     )
 
 
-def _closure(db: Session, work: Work, *, up: bool) -> list[tuple[Work, int]]:
-    """The works reachable from `work` along lineage edges, each at its shortest depth."""
+@dataclass(frozen=True)
+class Walk:
+    """Everything reachable from one work in one direction of the lineage.
+
+    `following` maps each work to the next ones along the walk (parents going up, children
+    going down), each list sorted by title; `depths` holds each reached work's shortest
+    distance, up to MAX_DEPTH steps.
+    """
+
+    root_id: int
+    works: dict[int, Kin]
+    following: dict[int, list[int]]
+    depths: dict[int, int]
+
+    def ranked(self) -> list[tuple[Kin, int]]:
+        """The reached works, nearest first (then by id)."""
+        return sorted(
+            ((self.works[i], d) for i, d in self.depths.items()), key=lambda p: (p[1], p[0].id)
+        )
+
+    def tree(self, limit: int | None = None) -> LineageTree:
+        """The walk as nested lists, holding the `limit` nearest works (all when None)."""
+        ranked = self.ranked()
+        kept = {kin.id for kin, _ in (ranked if limit is None else ranked[:limit])}
+        shown: set[int] = set()
+
+        def grow(work_id: int, depth: int) -> list[LineageNode]:
+            nodes: list[LineageNode] = []
+            for next_id in self.following.get(work_id, []):
+                if next_id not in kept:
+                    continue
+                node = LineageNode(self.works[next_id], depth, repeated=next_id in shown)
+                if not node.repeated:
+                    shown.add(next_id)
+                    if depth < MAX_DEPTH:
+                        node.children = grow(next_id, depth + 1)
+                nodes.append(node)
+            return nodes
+
+        return LineageTree(grow(self.root_id, 1), shown=len(kept), total=len(ranked))
+
+
+@dataclass(frozen=True)
+class LineageTree:
+    nodes: list[LineageNode]
+    shown: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.shown == self.total
+
+
+def walk(db: Session, work: Work, *, up: bool) -> Walk:
+    """The lineage reachable from `work`, upstream or downstream, in one statement.
+
+    The recursive part walks work ids alone, so UNION expands each work once however many
+    paths lead to it (a walk on (work, depth) would expand it once per path length, with all
+    that lies beyond). The edges walked come back with the names of the works they reach, and
+    the shortest depths are counted here, breadth first.
+    """
     edge = WorkParent.__table__
     source, target = (
         (edge.c.child_id, edge.c.parent_id) if up else (edge.c.parent_id, edge.c.child_id)
     )
-    seed = (
-        select(target.label("work_id"), literal(1).label("depth"))
-        .where(source == work.id)
-        .cte("lineage", recursive=True)
-    )
-    step = (
-        select(target, seed.c.depth + 1)
-        .select_from(edge.join(seed, source == seed.c.work_id))
-        .where(seed.c.depth < MAX_DEPTH)
-    )
-    # UNION (not UNION ALL) drops repeated rows; the depth limit ends any walk.
-    lineage = seed.union(step)
-    closest = (
-        select(lineage.c.work_id, func.min(lineage.c.depth).label("depth"))
-        .group_by(lineage.c.work_id)
-        .subquery()
-    )
+    reach = select(target.label("work_id")).where(source == work.id).cte("reach", recursive=True)
+    reach = reach.union(select(target).select_from(edge.join(reach, source == reach.c.work_id)))
+    # Two branches rather than one OR: PostgreSQL plans `source IN (cte) OR source = :id`
+    # as a scan of every edge.
+    walked = union_all(
+        select(source.label("source"), target.label("target")).where(source == work.id),
+        select(source, target).select_from(edge.join(reach, source == reach.c.work_id)),
+    ).subquery()
     rows = db.execute(
-        select(Work, closest.c.depth)
-        .join(closest, closest.c.work_id == Work.id)
-        .where(Work.id != work.id)
-        .order_by(closest.c.depth, Work.id)
+        select(walked.c.source, walked.c.target, Work.title, Work.creator_name, Work.license)
+        .join(Work, Work.id == walked.c.target)
+        .order_by(Work.title, Work.id)
     ).all()
-    return [(row[0], int(row[1])) for row in rows]
-
-
-def ancestors(db: Session, work: Work) -> list[tuple[Work, int]]:
-    """What `work` derives from, directly (depth 1) or further upstream."""
-    return _closure(db, work, up=True)
-
-
-def descendants(db: Session, work: Work) -> list[tuple[Work, int]]:
-    """What derives from `work`, directly (depth 1) or further downstream."""
-    return _closure(db, work, up=False)
-
-
-def lineage_tree(db: Session, work: Work, *, up: bool) -> list[LineageNode]:
-    """The ancestors (up) or descendants as nested lists; a work met twice is not re-expanded."""
-    related = dict(ancestors(db, work) if up else descendants(db, work))
-    works = {w.id: w for w in related}
-    ids = [*works, work.id]
-    edges = db.execute(
-        select(WorkParent.child_id, WorkParent.parent_id).where(
-            WorkParent.child_id.in_(ids), WorkParent.parent_id.in_(ids)
-        )
-    ).all()
+    works: dict[int, Kin] = {}
     following: dict[int, list[int]] = {}
-    for child_id, parent_id in edges:
-        start, end = (child_id, parent_id) if up else (parent_id, child_id)
-        following.setdefault(start, []).append(end)
-    shown: set[int] = set()
-
-    def grow(work_id: int, depth: int) -> list[LineageNode]:
-        nodes: list[LineageNode] = []
-        for next_id in sorted(following.get(work_id, []), key=lambda i: works[i].title):
-            if next_id not in works:
-                continue
-            node = LineageNode(works[next_id], depth, repeated=next_id in shown)
-            if not node.repeated:
-                shown.add(next_id)
-                if depth < MAX_DEPTH:
-                    node.children = grow(next_id, depth + 1)
-            nodes.append(node)
-        return nodes
-
-    return grow(work.id, 1)
+    for source_id, target_id, title, creator_name, license_ in rows:
+        if target_id not in works:
+            works[target_id] = Kin(target_id, title, creator_name, license_)
+        following.setdefault(source_id, []).append(target_id)
+    depths: dict[int, int] = {}
+    frontier = [work.id]
+    for depth in range(1, MAX_DEPTH + 1):
+        reached = []
+        for current in frontier:
+            for next_id in following.get(current, []):
+                if next_id != work.id and next_id not in depths:
+                    depths[next_id] = depth
+                    reached.append(next_id)
+        frontier = reached
+    return Walk(work.id, works, following, depths)
 
 
-def credit(work: Work) -> str:
+def ancestors(db: Session, work: Work) -> list[tuple[Kin, int]]:
+    """What `work` derives from, directly (depth 1) or further upstream."""
+    return walk(db, work, up=True).ranked()
+
+
+def descendants(db: Session, work: Work) -> list[tuple[Kin, int]]:
+    """What derives from `work`, directly (depth 1) or further downstream."""
+    return walk(db, work, up=False).ranked()
+
+
+def lineage_tree(db: Session, work: Work, *, up: bool, limit: int | None = None) -> LineageTree:
+    """The ancestors (up) or descendants as nested lists; a work met twice is not re-expanded."""
+    return walk(db, work, up=up).tree(limit)
+
+
+def credit(work: Work | Kin) -> str:
     license_ = work.license or "license not stated"
     return f'"{work.title}" by {work.creator_name} ({license_})'
 
 
-def attribution(db: Session, work: Work) -> str:
+def attribution(db: Session, work: Work, upstream: Walk | None = None) -> str:
     """The plain-text credit line owed upstream: the work, then what it derives from."""
+    upstream = upstream or walk(db, work, up=True)
     text = credit(work)
-    upstream = [credit(w) for w, _ in ancestors(db, work)]
-    if upstream:
-        text += ", derived from " + "; ".join(upstream)
+    credits = [credit(kin) for kin, _ in upstream.ranked()]
+    if credits:
+        text += ", derived from " + "; ".join(credits)
     return text
 
 

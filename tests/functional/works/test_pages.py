@@ -6,9 +6,10 @@ from html import unescape
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.works.models import Work, WorkParent
+from app.works.routes import TREE_LIMIT
 from tests.conftest import csrf_token, log_in, post_form
 
 GOOD = {
@@ -133,6 +134,32 @@ def test_the_work_page(client, cast, work):
     assert 'class="lineage-tree"' in top
     assert top.count("lineage-tree") >= 2
     assert "<details" not in client.get(f"/c/miku/works/{design.id}").text
+
+
+def test_a_large_lineage_shows_the_nearest_works_and_offers_all(client, db, cast, work):
+    original = work(title="Original", creator_name="Crypton")
+    db.execute(
+        insert(Work),
+        [
+            {
+                "community_id": cast.community.id,
+                "title": f"Cover {n:03}",
+                "creator_name": "Fan",
+                "url": "https://example.org/c",
+                "medium": "audio",
+                "hidden_reason": "",
+            }
+            for n in range(TREE_LIMIT + 5)
+        ],
+    )
+    covers = db.scalars(select(Work.id).where(Work.title.like("Cover %"))).all()
+    db.execute(insert(WorkParent), [{"child_id": c, "parent_id": original.id} for c in covers])
+    html = client.get(f"/c/miku/works/{original.id}").text
+    assert html.count("Cover ") == TREE_LIMIT
+    assert f"The nearest {TREE_LIMIT} of {TREE_LIMIT + 5} works are shown." in html
+    everything = client.get(f"/c/miku/works/{original.id}?lineage=all").text
+    assert everything.count("Cover ") == TREE_LIMIT + 5
+    assert "Show all" not in everything
 
 
 def test_another_communitys_work_is_not_found(client, cast, work):

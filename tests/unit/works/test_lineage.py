@@ -6,11 +6,11 @@ import pytest
 
 from app.errors import ValidationFailed
 from app.works import service
-from app.works.models import Work, WorkParent
+from app.works.models import WorkParent
 from tests.unit.works.conftest import values
 
 
-def ids(rows: list[tuple[Work, int]]) -> list[tuple[int, int]]:
+def ids(rows: list[tuple[service.Kin, int]]) -> list[tuple[int, int]]:
     return [(w.id, depth) for w, depth in rows]
 
 
@@ -77,13 +77,39 @@ def test_the_trees_nest(db, world, make_work):
     root = make_work(title="Root")
     mid = make_work(title="Mid", parents=[root])
     leaf = make_work(title="Leaf", parents=[mid, root])
-    tree = service.lineage_tree(db, leaf, up=True)
+    tree = service.lineage_tree(db, leaf, up=True).nodes
     assert [n.work.title for n in tree] == ["Mid", "Root"]
     assert [n.work.title for n in tree[0].children] == ["Root"]
     assert tree[1].repeated
     assert not tree[0].children[0].repeated
-    down = service.lineage_tree(db, root, up=False)
+    down = service.lineage_tree(db, root, up=False).nodes
     assert [n.work.title for n in down] == ["Leaf", "Mid"]
+
+
+def test_a_limited_tree_holds_the_nearest_works_and_says_how_many_more(db, world, make_work):
+    root = make_work(title="Root")
+    children = [make_work(title=f"Child {i}", parents=[root]) for i in range(3)]
+    make_work(title="Grandchild", parents=[children[0]])
+    full = service.lineage_tree(db, root, up=False)
+    assert (full.shown, full.total, full.complete) == (4, 4, True)
+    assert [n.work.title for n in full.nodes[0].children] == ["Grandchild"]
+    nearest = service.lineage_tree(db, root, up=False, limit=3)
+    assert (nearest.shown, nearest.total, nearest.complete) == (3, 4, False)
+    assert [n.work.title for n in nearest.nodes] == ["Child 0", "Child 1", "Child 2"]
+    assert nearest.nodes[0].children == []
+
+
+def test_a_work_reached_by_paths_of_many_lengths_is_walked_once(db, world, make_work):
+    # A ladder: every rung derives from the one before and the one before that, so the top
+    # is reached by exponentially many paths; the walk meets each work once.
+    rungs = [make_work(title="R0")]
+    rungs.append(make_work(title="R1", parents=[rungs[0]]))
+    for i in range(2, 30):
+        rungs.append(make_work(title=f"R{i}", parents=[rungs[-1], rungs[-2]]))
+    walk = service.walk(db, rungs[0], up=False)
+    assert len(walk.depths) == 29
+    assert walk.depths[rungs[-1].id] == 15
+    assert sum(len(v) for v in walk.following.values()) == 1 + 2 * 28
 
 
 def test_attribution_credits_upstream(db, world, make_work):
