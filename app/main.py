@@ -18,6 +18,8 @@ from app.discussion import api as discussion_api
 from app.discussion import routes as discussion_routes
 from app.moderation import api as moderation_api
 from app.moderation import routes as moderation_routes
+from app.polls import api as polls_api
+from app.polls import routes as polls_routes
 from app.proposals import api as proposals_api
 from app.proposals import routes as proposals_routes
 from app.web import errors
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         works_routes.router,
         discussion_routes.router,
         moderation_routes.router,
+        polls_routes.router,
     ):
         app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(works_api.router)
     api.include_router(discussion_api.router)
     api.include_router(moderation_api.router)
+    api.include_router(polls_api.router)
     app.include_router(api)
     return app
 

@@ -5,6 +5,7 @@ from app.communities.models import Category, Community, Membership, RoleChange
 from app.db import Base
 from app.discussion.models import Comment, CommentAnchor, CommentVersion, ThreadStats
 from app.moderation.models import Flag
+from app.polls.models import Ballot, ObjectionRuling, PolicyChange, Poll, PollRound, Voter
 from app.proposals.models import (
     Exhibit,
     Follow,
@@ -19,6 +20,7 @@ from app.works.models import Work, WorkParent
 
 __all__ = [
     "AccessToken",
+    "Ballot",
     "Base",
     "Category",
     "Comment",
@@ -29,6 +31,10 @@ __all__ = [
     "Flag",
     "Follow",
     "Membership",
+    "ObjectionRuling",
+    "PolicyChange",
+    "Poll",
+    "PollRound",
     "Proposal",
     "ProposalAuthor",
     "ProposalEvent",
@@ -39,6 +45,7 @@ __all__ = [
     "ThreadStats",
     "User",
     "UserSession",
+    "Voter",
     "Work",
     "WorkParent",
 ]

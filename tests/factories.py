@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,17 @@ def make_community(
     return community
 
 
-def add_member(db: Session, community: Community, user: User, role: Role = Role.fan) -> Membership:
-    membership = Membership(community_id=community.id, user_id=user.id, role=role)
+def add_member(
+    db: Session,
+    community: Community,
+    user: User,
+    role: Role = Role.fan,
+    *,
+    joined_at: datetime | None = None,
+) -> Membership:
+    membership = Membership(
+        community_id=community.id, user_id=user.id, role=role, joined_at=joined_at or utcnow()
+    )
     db.add(membership)
     db.add(
         RoleChange(

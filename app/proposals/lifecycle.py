@@ -19,6 +19,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 #: States in which authors may change the text.
 EDITABLE = frozenset({S.draft, S.deliberation})
+#: ... and in which a change amends it: during a poll, an edit starts a new round.
+AMENDABLE = EDITABLE | {S.voting}
 #: States that nobody leaves.
 FINAL = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
 

@@ -156,6 +156,10 @@ class EventKind(enum.StrEnum):
     recategorized = "recategorized"
     locked = "locked"
     unlocked = "unlocked"
+    poll_opened = "poll_opened"
+    round_started = "round_started"
+    objection_ruled = "objection_ruled"
+    poll_closed = "poll_closed"
 
 
 class ProposalEvent(Base):

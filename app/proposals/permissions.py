@@ -34,11 +34,14 @@ def ensure_member(actor: User | None, membership: Membership | None) -> User:
     return user
 
 
-def ensure_can_edit_text(actor: User | None, proposal: Proposal, author_ids: set[int]) -> User:
+def ensure_can_edit_text(
+    actor: User | None, proposal: Proposal, author_ids: set[int], *, during_poll: bool = False
+) -> User:
+    """Authors edit while the text is weighed; during a poll only as an amendment (a new round)."""
     user = community_permissions.require_user(actor)
     if not is_author(user, author_ids):
         raise PermissionDenied("Only the proposal's authors may edit it.")
-    if proposal.state not in lifecycle.EDITABLE:
+    if proposal.state not in (lifecycle.AMENDABLE if during_poll else lifecycle.EDITABLE):
         raise Conflict(
             f"This proposal is {proposal.state.value}; its text can no longer be edited."
         )

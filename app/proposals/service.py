@@ -168,7 +168,7 @@ def _check_kind(values: ProposalDraft, problems: dict[str, str]) -> ProposalKind
     return kind
 
 
-def _event(
+def record_event(
     db: Session,
     proposal: Proposal,
     kind: EventKind,
@@ -260,7 +260,7 @@ def create_proposal(
         )
     )
     db.add(Follow(proposal_id=proposal.id, user_id=user.id, created_at=now))
-    _event(db, proposal, EventKind.created, user, now, revision=1)
+    record_event(db, proposal, EventKind.created, user, now, revision=1)
     db.flush()
     return proposal
 
@@ -291,9 +291,16 @@ def edit_proposal(
     values: ProposalDraft,
     message: str,
     now: datetime,
+    during_poll: bool = False,
 ) -> Proposal:
-    """Authors change the text: a new revision, unless the edit started from a stale one."""
-    user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
+    """Authors change the text: a new revision, unless the edit started from a stale one.
+
+    A poll is on one revision: `during_poll` edits come from the polls service, which starts
+    a new round when the text changed.
+    """
+    user = perms.ensure_can_edit_text(
+        actor, proposal, author_ids(db, proposal), during_poll=during_poll
+    )
     problems: dict[str, str] = {}
     _check_text(values, problems)
     tags = _check_tags(values.tags, problems)
@@ -337,7 +344,7 @@ def edit_proposal(
         for key, value in new_text.items():
             setattr(proposal, key, value)
         proposal.revision_number = number
-        _event(db, proposal, EventKind.edited, user, now, message.strip(), revision=number)
+        record_event(db, proposal, EventKind.edited, user, now, message.strip(), revision=number)
     if _set_metadata(db, proposal, category, tags, user, now) or text_changed:
         # A save that changed nothing is no activity.
         proposal.last_activity_at = now
@@ -364,7 +371,7 @@ def _set_metadata(
         proposal.category = category
     if proposal.tag_names != tags:
         proposal.tags = [ProposalTag(tag=tag) for tag in tags]
-    _event(
+    record_event(
         db,
         proposal,
         EventKind.recategorized,
@@ -430,7 +437,7 @@ def set_locked(
     if locked == (proposal.locked_at is not None):
         return proposal
     proposal.locked_at = now if locked else None
-    _event(db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason)
+    record_event(db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason)
     db.flush()
     return proposal
 
@@ -450,7 +457,7 @@ def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetim
     proposal.last_activity_at = now
     proposal.voting_may_open_at = now + timedelta(hours=proposal.community.min_deliberation_hours)
     proposal.deadline_at = proposal.voting_may_open_at
-    _event(db, proposal, EventKind.published, user, now, revision=proposal.revision_number)
+    record_event(db, proposal, EventKind.published, user, now, revision=proposal.revision_number)
     db.flush()
     return proposal
 
@@ -471,7 +478,7 @@ def withdraw(
     proposal.withdrawn_at = now
     proposal.deadline_at = None
     proposal.last_activity_at = now
-    _event(db, proposal, EventKind.withdrawn, user, now, reason.strip())
+    record_event(db, proposal, EventKind.withdrawn, user, now, reason.strip())
     db.flush()
     return proposal
 
@@ -514,7 +521,7 @@ def add_coauthor(
             db.flush()
     except IntegrityError:
         raise already from None
-    _event(db, proposal, EventKind.coauthor_added, user, now, invitee.username)
+    record_event(db, proposal, EventKind.coauthor_added, user, now, invitee.username)
     follow(db, actor=invitee, proposal=proposal, now=now)
     db.flush()
     return coauthor
@@ -544,7 +551,7 @@ def remove_coauthor(
     if perms.is_private(proposal):
         # They can no longer see it, so they must not hear about it either.
         unfollow(db, actor=person, proposal=proposal)
-    _event(db, proposal, EventKind.coauthor_removed, user, now, person.username)
+    record_event(db, proposal, EventKind.coauthor_removed, user, now, person.username)
     db.flush()
 
 
