@@ -15,6 +15,8 @@ from app.communities import service as communities_service
 from app.communities.models import Community, Role
 from app.discussion import anchors
 from app.discussion import service as discussion_service
+from app.polls import service as polls_service
+from app.polls.models import Poll
 from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal, ProposalState
@@ -92,7 +94,7 @@ DEMO_PROPOSALS: list[
     (
         "creator_len",
         "Commercial use",
-        ProposalState.deliberation,
+        ProposalState.voting,
         ["commercial", "events"],
         "Small-scale sales at fan events are acceptable",
         "Creators may sell fan works in small numbers at doujin events without asking, as long "
@@ -129,14 +131,63 @@ DEMO_PROPOSALS: list[
         "Titles are what people see first.",
         [],
     ),
+    (
+        "fan_luka",
+        "Attribution and credit",
+        ProposalState.passed,
+        ["credit", "licence"],
+        "Credit the work you build on, in the work's description",
+        "A derivative work names the works it builds on and their creators where people read "
+        "about it.",
+        "A derivative work shared here names, in its description, each work it directly "
+        "builds on and that work's creator.",
+        "Upstream acknowledgment keeps remixing healthy: creators who are credited keep "
+        "sharing, and readers can find the original.",
+        [],
+    ),
 ]
+
+#: Ballots of the demo polls: (proposal title, round, voter, position, reason).
+DEMO_BALLOTS: list[tuple[str, int, str, str, str]] = [
+    ("Small-scale sales at fan events are acceptable", 1, "creator_len", "consent", ""),
+    (
+        "Small-scale sales at fan events are acceptable",
+        1,
+        "fan_luka",
+        "concern",
+        "500 copies is a lot for a first-time circle; I would like a lower number for prints.",
+    ),
+    ("Credit the work you build on, in the work's description", 1, "creator_len", "consent", ""),
+    (
+        "Credit the work you build on, in the work's description",
+        1,
+        "fan_kaito",
+        "object",
+        "It should name the licence too: a credit without the licence leaves people guessing "
+        "what they may do with the remix.",
+    ),
+    ("Credit the work you build on, in the work's description", 2, "fan_kaito", "consent", ""),
+    ("Credit the work you build on, in the work's description", 2, "creator_len", "consent", ""),
+    (
+        "Credit the work you build on, in the work's description",
+        2,
+        "rights_crypton",
+        "concern",
+        "Agreed; we will link our own licence page so fans can point to it.",
+    ),
+    ("Credit the work you build on, in the work's description", 2, "mod_rin", "stand_aside", ""),
+]
+AMENDED_CREDIT = (
+    "A derivative work shared here names, in its description, each work it directly builds on, "
+    "that work's creator and the licence it was shared under."
+)
 
 
 def _seed_proposals(
     db: Session, community: Community, users: dict[str, User], now: datetime
 ) -> list[Proposal]:
     slugs = {c.name: c.slug for c in communities_service.categories(db, community)}
-    start = now - timedelta(days=3)
+    start = now - timedelta(days=12)
     made: list[Proposal] = []
     for n, (author, category, state, tags, title, summary, norm, rationale, edits) in enumerate(
         DEMO_PROPOSALS
@@ -428,6 +479,59 @@ def _seed_discussion(
         posted[key] = comment.id
 
 
+def _seed_polls(
+    db: Session, proposals: list[Proposal], users: dict[str, User], now: datetime
+) -> None:
+    """An open poll on the sales proposal; a closed one on the credit proposal, which passed in
+    a second round after its author amended the text to answer an objection."""
+    by_title = {p.title: p for p in proposals}
+    selling = by_title["Small-scale sales at fan events are acceptable"]
+    credit = by_title["Credit the work you build on, in the work's description"]
+    opened = {
+        selling.id: now - timedelta(days=2),
+        credit.id: now - timedelta(days=8, hours=4),
+    }
+    polls: dict[int, Poll] = {}
+    for proposal in (selling, credit):
+        polls[proposal.id] = polls_service.open_poll(
+            db,
+            actor=users["creator_len" if proposal is selling else "fan_luka"],
+            proposal=proposal,
+            now=opened[proposal.id],
+        )
+    amended_at = opened[credit.id] + timedelta(days=1)
+    for n, (title, round_number, voter, position, reason) in enumerate(DEMO_BALLOTS):
+        proposal = by_title[title]
+        if proposal is credit and round_number == 2 and polls[credit.id].current_round == 1:
+            polls_service.amend(
+                db,
+                actor=users["fan_luka"],
+                proposal=credit,
+                base_revision=credit.revision_number,
+                values=proposals_service.ProposalDraft(
+                    title=credit.title,
+                    summary=credit.summary,
+                    rationale=credit.rationale,
+                    norm_text=AMENDED_CREDIT,
+                    category=credit.category.slug if credit.category else "",
+                    tags=credit.tag_names,
+                ),
+                message="Name the licence too, as Kaito's objection asked",
+                now=amended_at,
+            )
+        start = amended_at if round_number == 2 else opened[proposal.id]
+        polls_service.cast_ballot(
+            db,
+            actor=users[voter],
+            poll=polls[proposal.id],
+            position=position,
+            reason=reason,
+            now=start + timedelta(hours=2 + 3 * n),
+        )
+    # The credit poll's second round ended hours ago; the sweep records its outcome.
+    polls_service.sweep(db, now)
+
+
 def _unwrap(text: str) -> str:
     """Join the source's wrapped lines, keeping paragraphs, so the edit box shows prose."""
     return re.sub(r"(?<!\n)\n(?!\n)", " ", text).strip()
@@ -451,13 +555,15 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
             now=now,
         )
     admin = users["admin"]
+    # Founded two months ago, so that members were on the roll of the demo polls.
+    founded = now - timedelta(days=60)
     miku = communities_service.create_community(
         db,
         actor=admin,
         name="Hatsune Miku Fans",
         slug="miku",
         description=_unwrap(MIKU_DESCRIPTION),
-        now=now,
+        now=founded,
     )
     remix = communities_service.create_community(
         db,
@@ -465,20 +571,28 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
         name="Vocal Synth Remix Circle",
         slug="remix-circle",
         description=_unwrap(REMIX_DESCRIPTION),
-        now=now,
+        now=founded,
     )
     for username, _display, role in DEMO_USERS:
         if role is None:
             continue
-        _give_role(db, miku, admin, users[username], role, now)
-    _give_role(db, remix, admin, users["creator_len"], Role.moderator, now)
+        _give_role(db, miku, admin, users[username], role, founded)
+    _give_role(db, remix, admin, users["creator_len"], Role.moderator, founded)
     for name, description in MIKU_CATEGORIES:
         communities_service.add_category(
             db, actor=admin, community=miku, name=name, description=description
         )
     # The founding admin hands the Miku community over to its moderator.
-    communities_service.leave(db, actor=admin, community=miku, now=now)
+    communities_service.leave(db, actor=admin, community=miku, now=founded)
+    polls_service.set_policy(
+        db,
+        actor=users["mod_rin"],
+        community=miku,
+        settings={"weight_policy": "role", "quorum": "30", "threshold": "60"},
+        now=founded,
+    )
     proposals = _seed_proposals(db, miku, users, now)
+    _seed_polls(db, proposals, users, now)
     works = _seed_works(db, miku, users, now)
     _seed_discussion(db, proposals[0], users, works, now)
     logins = [("admin", DEMO_PASSWORD, "site admin")]

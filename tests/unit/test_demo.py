@@ -5,6 +5,8 @@ from sqlalchemy import select
 from app import demo
 from app.communities import service as communities_service
 from app.db import utcnow
+from app.polls import service as polls_service
+from app.polls.models import Outcome, Poll
 from app.proposals.models import Proposal, ProposalState
 from app.works import service as works_service
 from app.works.models import Work
@@ -15,7 +17,21 @@ def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
     assert {role for _, _, role in logins} >= {"fan", "creator", "rights_holder", "moderator"}
     miku = communities_service.get_community(db, "miku")
     states = set(db.scalars(select(Proposal.state).where(Proposal.community_id == miku.id)))
-    assert states >= {ProposalState.draft, ProposalState.deliberation, ProposalState.withdrawn}
+    assert states >= {
+        ProposalState.draft,
+        ProposalState.deliberation,
+        ProposalState.voting,
+        ProposalState.passed,
+        ProposalState.withdrawn,
+    }
+    polls = {p.proposal.title: p for p in db.scalars(select(Poll))}
+    running = polls["Small-scale sales at fan events are acceptable"]
+    assert running.closed_at is None
+    assert polls_service.results(db, running, utcnow()) is None  # hidden until close
+    closed = polls["Credit the work you build on, in the work's description"]
+    assert closed.outcome == Outcome.passed
+    assert closed.current_round == 2
+    assert polls_service.verify(polls_service.export(db, closed)).matches
 
     remix = db.scalar(select(Work).where(Work.title == "Rooftop remix (music video)"))
     assert remix is not None
