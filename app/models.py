@@ -4,6 +4,15 @@ from app.accounts.models import AccessToken, User, UserSession
 from app.communities.models import Category, Community, Membership, RoleChange
 from app.db import Base
 from app.discussion.models import Comment, CommentAnchor, CommentVersion, ThreadStats
+from app.guidelines.models import (
+    Clause,
+    ClauseCredit,
+    ClauseTag,
+    ClauseVersion,
+    DocumentVersion,
+    Ratification,
+    Section,
+)
 from app.moderation.models import Flag
 from app.polls.models import Ballot, ObjectionRuling, PolicyChange, Poll, PollRound, Voter
 from app.proposals.models import (
@@ -23,10 +32,15 @@ __all__ = [
     "Ballot",
     "Base",
     "Category",
+    "Clause",
+    "ClauseCredit",
+    "ClauseTag",
+    "ClauseVersion",
     "Comment",
     "CommentAnchor",
     "CommentVersion",
     "Community",
+    "DocumentVersion",
     "Exhibit",
     "Flag",
     "Follow",
@@ -40,8 +54,10 @@ __all__ = [
     "ProposalEvent",
     "ProposalTag",
     "RateLimitHit",
+    "Ratification",
     "Revision",
     "RoleChange",
+    "Section",
     "ThreadStats",
     "User",
     "UserSession",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -52,6 +52,11 @@ class Community(Base):
     # A comment or work flagged by this many different members is hidden pending review;
     # 0 turns automatic hiding off.
     flag_hide_threshold: Mapped[int] = mapped_column(default=3, server_default="3")
+    # A passed proposal becomes a guideline once a moderator ratifies it, and, when this is
+    # set, a rights holder co-signs it too.
+    ratification_requires_rights_holder: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
 
 
 class Category(Base):

@@ -160,6 +160,8 @@ class EventKind(enum.StrEnum):
     round_started = "round_started"
     objection_ruled = "objection_ruled"
     poll_closed = "poll_closed"
+    ratified = "ratified"
+    returned = "returned"
 
 
 class ProposalEvent(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -157,14 +158,23 @@ def _resolve_category(
     return None
 
 
-def _check_kind(values: ProposalDraft, problems: dict[str, str]) -> ProposalKind:
+def _check_kind(
+    values: ProposalDraft, problems: dict[str, str], clause_numbers: Collection[str]
+) -> ProposalKind:
+    """The kind, and for amend and repeal a target among the clauses in force."""
     if values.kind not in ProposalKind.__members__:
         problems["kind"] = "Choose new, amend or repeal."
         return ProposalKind.new
     kind = ProposalKind(values.kind)
-    if kind != ProposalKind.new:
-        # Clauses to amend or repeal exist once the community publishes guidelines.
+    target = values.target_clause.strip()
+    if kind == ProposalKind.new:
+        return kind
+    if not clause_numbers:
         problems["kind"] = "This community has no published clause to amend or repeal yet."
+    elif not target:
+        problems["target_clause"] = f"Choose the clause to {kind.value}."
+    elif target not in clause_numbers:
+        problems["target_clause"] = "Choose one of the clauses in force."
     return kind
 
 
@@ -206,15 +216,25 @@ def authors(db: Session, proposal: Proposal) -> list[ProposalAuthor]:
 
 
 def create_proposal(
-    db: Session, *, actor: User | None, community: Community, values: ProposalDraft, now: datetime
+    db: Session,
+    *,
+    actor: User | None,
+    community: Community,
+    values: ProposalDraft,
+    now: datetime,
+    clause_numbers: Collection[str] = (),
 ) -> Proposal:
-    """A member drafts a proposal: revision 1, the author credited and following it."""
+    """A member drafts a proposal: revision 1, the author credited and following it.
+
+    `clause_numbers` are the guidelines' clauses in force, which amend and repeal proposals
+    may target (the guidelines, a domain above this one, supply them).
+    """
     user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
     problems: dict[str, str] = {}
     _check_text(values, problems)
     tags = _check_tags(values.tags, problems)
     category = _resolve_category(db, community, values.category, problems)
-    kind = _check_kind(values, problems)
+    kind = _check_kind(values, problems, clause_numbers)
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     proposal = Proposal(

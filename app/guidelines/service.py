@@ -1,0 +1,850 @@
+"""Published community guidelines: ratification, versions, clauses with provenance, as-of reads.
+
+The document is never edited in place. Ratifying a passed proposal (or importing existing
+rules once) publishes the next document version: a clause version is added, and the one it
+replaces is closed at that version. Reading the rules as of a version or a date is a range
+query over clause versions; the current rules are those no version has closed yet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.communities import permissions as community_permissions
+from app.communities import service as communities_service
+from app.communities.models import Category, Community, Membership, Role
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.guidelines.models import (
+    Change,
+    Clause,
+    ClauseCredit,
+    ClauseTag,
+    ClauseVersion,
+    Credit,
+    Decision,
+    DocumentVersion,
+    Ratification,
+    Section,
+    Source,
+)
+from app.polls import record as poll_record
+from app.polls import service as polls_service
+from app.polls.models import Poll
+from app.proposals import diff as word_diff
+from app.proposals import lifecycle
+from app.proposals import service as proposals_service
+from app.proposals.models import (
+    AuthorRole,
+    EventKind,
+    Proposal,
+    ProposalAuthor,
+    ProposalKind,
+    ProposalState,
+    Revision,
+)
+from app.text import NUL_PROBLEM, public_reason
+
+#: Applicability tags moderators put on clauses, so creators can filter to their kind of work.
+TAGS = {
+    "image": "Images",
+    "audio": "Audio and music",
+    "video": "Video",
+    "text": "Text and stories",
+    "model3d": "3D models",
+    "ai_model": "AI models",
+    "ai-generated": "AI-generated works",
+    "commercial": "Commercial use",
+}
+GENERAL_SECTION = "General"
+NOTE_MAX = 500
+IMPORT_MAX = 100_000
+CLAUSE_NUMBER = re.compile(r"^\d{1,3}\.\d{1,3}$")
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClauseView:
+    clause: Clause
+    version: ClauseVersion
+    tags: list[str]
+
+    @property
+    def number(self) -> str:
+        return self.clause.number
+
+
+@dataclass(frozen=True)
+class SectionView:
+    section: Section
+    clauses: list[ClauseView]
+
+
+@dataclass(frozen=True)
+class Document:
+    """The guidelines as of one document version (the current one unless asked otherwise)."""
+
+    community: Community
+    version: DocumentVersion | None
+    latest: int
+    sections: list[SectionView]
+    tag: str | None = None
+    as_of: date | None = None
+
+    @property
+    def is_current(self) -> bool:
+        return self.version is None or self.version.number == self.latest
+
+    @property
+    def clauses(self) -> list[ClauseView]:
+        return [c for s in self.sections for c in s.clauses]
+
+
+def latest_number(db: Session, community: Community) -> int:
+    """The current document version's number; 0 before anything was published."""
+    return (
+        db.scalar(
+            select(func.max(DocumentVersion.number)).where(
+                DocumentVersion.community_id == community.id
+            )
+        )
+        or 0
+    )
+
+
+def versions(
+    db: Session, community: Community, *, limit: int | None = None
+) -> list[DocumentVersion]:
+    """The changelog, newest first."""
+    query = (
+        select(DocumentVersion)
+        .where(DocumentVersion.community_id == community.id)
+        .order_by(DocumentVersion.number.desc())
+    )
+    return list(db.scalars(query.limit(limit) if limit else query))
+
+
+def get_version(db: Session, community: Community, number: int) -> DocumentVersion:
+    found = db.scalar(
+        select(DocumentVersion).where(
+            DocumentVersion.community_id == community.id, DocumentVersion.number == number
+        )
+    )
+    if found is None:
+        raise NotFound(f"These guidelines have no version {number}.")
+    return found
+
+
+def parse_as_of(raw: str) -> date:
+    """A date typed in a URL (`2026-05-01`); anything else is a field error."""
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationFailed(
+            "The date is not valid.", fields={"as_of": "Use a date like 2026-05-01."}
+        ) from None
+
+
+def version_as_of(db: Session, community: Community, day: date) -> DocumentVersion:
+    """The version in force at the end of `day` (UTC)."""
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    found = db.scalar(
+        select(DocumentVersion)
+        .where(DocumentVersion.community_id == community.id, DocumentVersion.published_at < end)
+        .order_by(DocumentVersion.number.desc())
+        .limit(1)
+    )
+    if found is None:
+        first = db.scalar(
+            select(DocumentVersion.published_at)
+            .where(DocumentVersion.community_id == community.id)
+            .order_by(DocumentVersion.number)
+            .limit(1)
+        )
+        problem = (
+            f"The guidelines were first published on {first:%Y-%m-%d}; choose that day or later."
+            if first
+            else "These guidelines have not been published yet."
+        )
+        raise ValidationFailed(problem, fields={"as_of": problem})
+    return found
+
+
+def _in_force(community: Community, number: int | None) -> Select[ClauseVersion]:
+    """Clause versions in force at document version `number` (None: now)."""
+    query = select(ClauseVersion).where(
+        ClauseVersion.community_id == community.id, ClauseVersion.change != Change.repealed
+    )
+    if number is None:
+        return query.where(ClauseVersion.to_version.is_(None))
+    return query.where(
+        ClauseVersion.from_version <= number,
+        or_(ClauseVersion.to_version.is_(None), ClauseVersion.to_version > number),
+    )
+
+
+def tags_of(db: Session, clause_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {i: [] for i in clause_ids}
+    if clause_ids:
+        for clause_id, tag in db.execute(
+            select(ClauseTag.clause_id, ClauseTag.tag)
+            .where(ClauseTag.clause_id.in_(clause_ids))
+            .order_by(ClauseTag.tag)
+        ):
+            found[clause_id].append(tag)
+    return found
+
+
+def check_tag(tag: str) -> str | None:
+    tag = tag.strip()
+    if not tag:
+        return None
+    if tag not in TAGS:
+        raise ValidationFailed(
+            "Unknown tag.", fields={"tag": "Choose one of: " + ", ".join(TAGS) + "."}
+        )
+    return tag
+
+
+def document(
+    db: Session,
+    community: Community,
+    *,
+    version: int | None = None,
+    as_of: date | None = None,
+    tag: str | None = None,
+) -> Document:
+    """The guidelines now, at a version, or as of a date; `tag` keeps the clauses that apply
+    to that kind of work (tagged with it, or untagged: those apply to every work)."""
+    latest = latest_number(db, community)
+    chosen: DocumentVersion | None = None
+    if as_of is not None:
+        chosen = version_as_of(db, community, as_of)
+    elif version is not None:
+        chosen = get_version(db, community, version)
+    elif latest:
+        chosen = get_version(db, community, latest)
+    number = None if chosen is None or chosen.number == latest else chosen.number
+    rows = list(db.scalars(_in_force(community, number)))
+    tags = tags_of(db, [cv.clause_id for cv in rows])
+    if tag:
+        rows = [cv for cv in rows if not tags[cv.clause_id] or tag in tags[cv.clause_id]]
+    sections: dict[int, SectionView] = {}
+    for cv in sorted(rows, key=lambda v: (v.clause.section.number, v.clause.position)):
+        section = cv.clause.section
+        sections.setdefault(section.id, SectionView(section, []))
+        sections[section.id].clauses.append(ClauseView(cv.clause, cv, tags[cv.clause_id]))
+    return Document(community, chosen, latest, list(sections.values()), tag, as_of)
+
+
+def current_clauses(db: Session, community: Community) -> list[ClauseView]:
+    """The clauses in force now: what amend and repeal proposals may target."""
+    return document(db, community).clauses
+
+
+def get_clause(db: Session, community: Community, number: str) -> Clause:
+    clause = (
+        db.scalar(
+            select(Clause).where(Clause.community_id == community.id, Clause.number == number)
+        )
+        if CLAUSE_NUMBER.match(number)
+        else None
+    )
+    if clause is None:
+        raise NotFound(f"These guidelines have no clause {number}.")
+    return clause
+
+
+def history(db: Session, clause: Clause) -> list[ClauseVersion]:
+    """Every version of a clause, newest first."""
+    return list(
+        db.scalars(
+            select(ClauseVersion)
+            .where(ClauseVersion.clause_id == clause.id)
+            .order_by(ClauseVersion.version.desc())
+        )
+    )
+
+
+def clause_version(db: Session, clause: Clause, from_version: int) -> ClauseVersion:
+    """The version of `clause` that document version `from_version` brought in."""
+    found = db.scalar(
+        select(ClauseVersion).where(
+            ClauseVersion.clause_id == clause.id, ClauseVersion.from_version == from_version
+        )
+    )
+    if found is None:
+        raise NotFound(f"Clause {clause.number} did not change in version {from_version}.")
+    return found
+
+
+def credits(db: Session, version: ClauseVersion) -> list[ClauseCredit]:
+    order = {credit: n for n, credit in enumerate(Credit)}
+    return sorted(
+        db.scalars(select(ClauseCredit).where(ClauseCredit.clause_version_id == version.id)),
+        key=lambda c: (order[c.credit], c.name.lower()),
+    )
+
+
+def citation(version: ClauseVersion) -> str:
+    """What a creator pastes next to their work."""
+    return (
+        f"Guideline {version.clause.number}, version {version.from_version}, "
+        f"in force since {version.effective_from:%Y-%m-%d}"
+    )
+
+
+def made_by(db: Session, proposal: Proposal) -> ClauseVersion | None:
+    """The clause version a ratified proposal made."""
+    return db.scalar(
+        select(ClauseVersion)
+        .where(ClauseVersion.proposal_id == proposal.id)
+        .order_by(ClauseVersion.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class ClauseChange:
+    number: str
+    title: str
+    change: str  # "added", "amended", "repealed"
+    old: str
+    new: str
+
+    @property
+    def pieces(self) -> list[word_diff.Piece]:
+        return word_diff.word_diff(self.old, self.new)
+
+
+@dataclass(frozen=True)
+class DocumentDiff:
+    old: DocumentVersion
+    new: DocumentVersion
+    changes: list[ClauseChange] = field(default_factory=list)
+
+
+def diff(db: Session, community: Community, old: int, new: int) -> DocumentDiff:
+    """What changed between two document versions, clause by clause."""
+    before, after = get_version(db, community, old), get_version(db, community, new)
+    latest = latest_number(db, community)
+
+    def texts(number: int) -> dict[str, ClauseVersion]:
+        rows = db.scalars(_in_force(community, None if number == latest else number))
+        return {cv.clause.number: cv for cv in rows}
+
+    a, b = texts(old), texts(new)
+    changes = []
+    for number in sorted(set(a) | set(b), key=_clause_key):
+        was, now = a.get(number), b.get(number)
+        if was is not None and now is not None and was.id == now.id:
+            continue
+        if was is None and now is not None:
+            changes.append(ClauseChange(number, now.clause.title, "added", "", now.text))
+        elif was is not None and now is None:
+            changes.append(ClauseChange(number, was.clause.title, "repealed", was.text, ""))
+        elif was is not None and now is not None:
+            changes.append(ClauseChange(number, now.clause.title, "amended", was.text, now.text))
+    return DocumentDiff(before, after, changes)
+
+
+def _clause_key(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
+
+
+# --- Writing: tags, import ----------------------------------------------------------------
+
+
+def set_tags(
+    db: Session, *, actor: User | None, community: Community, clause: Clause, tags: list[str]
+) -> list[str]:
+    """Moderators say which kinds of work a clause applies to (none: every work)."""
+    community_permissions.ensure_can_moderate(
+        actor, communities_service.membership_of(db, community, actor)
+    )
+    chosen = sorted({t.strip() for t in tags if t.strip()})
+    unknown = [t for t in chosen if t not in TAGS]
+    if unknown:
+        raise ValidationFailed(
+            "Unknown tags.", fields={"tags": "Choose from: " + ", ".join(TAGS) + "."}
+        )
+    db.execute(delete(ClauseTag).where(ClauseTag.clause_id == clause.id))
+    db.add_all(ClauseTag(clause_id=clause.id, tag=tag) for tag in chosen)
+    db.flush()
+    return chosen
+
+
+_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$")
+_ITEM = re.compile(r"^(?:\d+[.)]|[-*+])\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class ImportedClause:
+    title: str
+    text: str
+
+
+def parse_rules(markdown: str) -> list[tuple[str, list[ImportedClause]]]:
+    """Existing rules in Markdown: `##` headings are sections; each list item or paragraph
+    under one is a clause, its first sentence (or a leading `**bold**` phrase) the title."""
+    sections: list[tuple[str, list[ImportedClause]]] = []
+    current: list[str] = []
+
+    def close_item() -> None:
+        text = "\n".join(current).strip()
+        current.clear()
+        if not text:
+            return
+        if not sections:
+            sections.append((GENERAL_SECTION, []))
+        sections[-1][1].append(ImportedClause(_title(text), text))
+
+    for line in markdown.replace("\r\n", "\n").split("\n"):
+        heading = _HEADING.match(line)
+        item = _ITEM.match(line)
+        if heading:
+            close_item()
+            sections.append((heading.group(1).strip()[:80], []))
+        elif item:
+            close_item()
+            current.append(item.group(1))
+        elif not line.strip():
+            close_item()
+        else:
+            current.append(line.strip())
+    close_item()
+    return [(title, clauses) for title, clauses in sections if clauses]
+
+
+def _title(text: str) -> str:
+    bold = re.match(r"^\*\*(.+?)\*\*", text)
+    first = bold.group(1) if bold else re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    first = re.sub(r"[*_`]", "", first).strip().rstrip(".")
+    return first[:137] + "…" if len(first) > 140 else first
+
+
+def import_rules(
+    db: Session, *, actor: User | None, community: Community, markdown: str, now: datetime
+) -> DocumentVersion:
+    """Moderators bootstrap the guidelines from the rules the community already had: once."""
+    user = community_permissions.ensure_can_moderate(
+        actor, communities_service.membership_of(db, community, actor)
+    )
+    problem = None
+    if "\x00" in markdown:
+        problem = NUL_PROBLEM
+    elif len(markdown) > IMPORT_MAX:
+        problem = f"Use at most {IMPORT_MAX:,} characters."
+    parsed = [] if problem else parse_rules(markdown)
+    if not problem and not parsed:
+        problem = "Write at least one rule: a `## Section` heading with list items under it."
+    if problem:
+        raise ValidationFailed("The rules were not imported.", fields={"markdown": problem})
+    _lock(db, community)
+    if latest_number(db, community):
+        raise Conflict("These guidelines are published already; change them through proposals.")
+    version = _new_version(
+        db,
+        community,
+        source=Source.imported,
+        summary=f"Imported the community's existing rules ({sum(len(c) for _, c in parsed)} "
+        "clauses).",
+        proposal=None,
+        by=user,
+        now=now,
+    )
+    categories = {c.name.lower(): c for c in communities_service.categories(db, community)}
+    for title, clauses in parsed:
+        section = _section(db, community, title, categories.get(title.lower()), now)
+        for item in clauses:
+            clause = _new_clause(db, community, section, item.title, now)
+            _add_version(
+                db,
+                clause,
+                version,
+                change=Change.imported,
+                text=item.text,
+                by=user,
+                now=now,
+                note=f"Imported by {user.display_name}",
+            )
+    db.flush()
+    return version
+
+
+# --- Ratification -------------------------------------------------------------------------
+
+
+def capacity_of(
+    actor: User | None, membership: Membership | None, community: Community
+) -> str | None:
+    """In what capacity `actor` may sign a ratification, if any."""
+    if community_permissions.is_moderator(actor, membership):
+        return "moderator"
+    if (
+        community.ratification_requires_rights_holder
+        and membership is not None
+        and membership.role == Role.rights_holder
+    ):
+        return "rights_holder"
+    return None
+
+
+def queue(db: Session, community: Community) -> list[Proposal]:
+    """Proposals that passed their poll and wait for ratification, oldest first."""
+    return list(
+        db.scalars(
+            select(Proposal)
+            .where(Proposal.community_id == community.id, Proposal.state == ProposalState.passed)
+            .order_by(Proposal.closed_at, Proposal.id)
+        )
+    )
+
+
+def signatures(db: Session, proposal: Proposal, poll: Poll) -> list[Ratification]:
+    return list(
+        db.scalars(
+            select(Ratification)
+            .where(
+                Ratification.proposal_id == proposal.id,
+                Ratification.poll_id == poll.id,
+                Ratification.decision == Decision.ratify,
+            )
+            .order_by(Ratification.id)
+        )
+    )
+
+
+def missing_signatures(community: Community, signed: list[Ratification]) -> list[str]:
+    needed = ["moderator"] + (
+        ["rights_holder"] if community.ratification_requires_rights_holder else []
+    )
+    have = {r.capacity for r in signed}
+    return [c for c in needed if c not in have]
+
+
+def _decided_poll(db: Session, proposal: Proposal) -> Poll:
+    lifecycle.ensure_can_move(proposal.state, ProposalState.ratified)
+    poll = polls_service.current_poll(db, proposal)
+    if poll is None or poll.tally is None:
+        raise Conflict("Only a proposal that passed its poll can be ratified.")
+    return poll
+
+
+def ratify(
+    db: Session, *, actor: User | None, proposal: Proposal, note: str, now: datetime
+) -> DocumentVersion | None:
+    """Sign the ratification of a passed proposal; the last signature needed publishes the
+    next guidelines version (None while a signature is still missing)."""
+    community = proposal.community
+    user = community_permissions.require_user(actor)
+    capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
+    if capacity is None:
+        raise PermissionDenied("Only moderators (and rights holders, where required) ratify.")
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed("The note is too long.", fields={"note": f"Use at most {NOTE_MAX}."})
+    if "\x00" in note:
+        raise ValidationFailed("The note is not valid.", fields={"note": NUL_PROBLEM})
+    # One ratification at a time per community: version numbers and clause texts follow on.
+    _lock(db, community)
+    db.refresh(proposal)
+    poll = _decided_poll(db, proposal)
+    signed = signatures(db, proposal, poll)
+    if capacity in {r.capacity for r in signed}:
+        raise Conflict(f"A {capacity.replace('_', ' ')} has ratified this proposal already.")
+    db.add(
+        Ratification(
+            proposal_id=proposal.id,
+            poll_id=poll.id,
+            actor_id=user.id,
+            capacity=capacity,
+            decision=Decision.ratify,
+            note=note,
+            created_at=now,
+        )
+    )
+    db.flush()
+    signed = signatures(db, proposal, poll)
+    if missing_signatures(community, signed):
+        return None
+    return _publish(db, proposal, poll, signed, user, now)
+
+
+def send_back(
+    db: Session, *, actor: User | None, proposal: Proposal, reason: str, now: datetime
+) -> Proposal:
+    """Return a passed proposal to deliberation, with a public reason."""
+    community = proposal.community
+    user = community_permissions.require_user(actor)
+    capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
+    if capacity is None:
+        raise PermissionDenied("Only moderators (and rights holders, where required) return it.")
+    text = public_reason(reason, hint="Say why it goes back, for the public record.")
+    _lock(db, community)
+    db.refresh(proposal)
+    poll = _decided_poll(db, proposal)
+    lifecycle.ensure_can_move(proposal.state, ProposalState.deliberation)
+    db.add(
+        Ratification(
+            proposal_id=proposal.id,
+            poll_id=poll.id,
+            actor_id=user.id,
+            capacity=capacity,
+            decision=Decision.send_back,
+            note=text,
+            created_at=now,
+        )
+    )
+    proposal.state = ProposalState.deliberation
+    proposal.voting_may_open_at = now + timedelta(hours=community.min_deliberation_hours)
+    proposal.deadline_at = proposal.voting_may_open_at
+    proposal.last_activity_at = now
+    proposals_service.record_event(db, proposal, EventKind.returned, user, now, detail=text)
+    db.flush()
+    return proposal
+
+
+def _lock(db: Session, community: Community) -> None:
+    """Serialize publications of one community (SQLite serializes every writer anyway)."""
+    db.execute(select(Community.id).where(Community.id == community.id).with_for_update())
+
+
+def _new_version(
+    db: Session,
+    community: Community,
+    *,
+    source: Source,
+    summary: str,
+    proposal: Proposal | None,
+    by: User,
+    now: datetime,
+) -> DocumentVersion:
+    version = DocumentVersion(
+        community_id=community.id,
+        number=latest_number(db, community) + 1,
+        source=source,
+        summary=summary[:500],
+        proposal_id=proposal.id if proposal else None,
+        published_by_id=by.id,
+        published_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(version)
+            db.flush()
+    except IntegrityError:
+        # The lock makes this rare; the unique number makes it harmless.
+        raise Conflict("Another change was published at the same moment; try again.") from None
+    return version
+
+
+def _section(
+    db: Session, community: Community, title: str, category: Category | None, now: datetime
+) -> Section:
+    query = select(Section).where(Section.community_id == community.id)
+    found = db.scalar(
+        query.where(Section.category_id == category.id)
+        if category is not None
+        else query.where(Section.category_id.is_(None), Section.title == title)
+    )
+    if found is not None:
+        return found
+    number = (
+        db.scalar(select(func.max(Section.number)).where(Section.community_id == community.id)) or 0
+    ) + 1
+    section = Section(
+        community_id=community.id,
+        number=number,
+        title=category.name if category else title,
+        category_id=category.id if category else None,
+        created_at=now,
+    )
+    db.add(section)
+    db.flush()
+    return section
+
+
+def _new_clause(
+    db: Session, community: Community, section: Section, title: str, now: datetime
+) -> Clause:
+    position = (
+        db.scalar(select(func.max(Clause.position)).where(Clause.section_id == section.id)) or 0
+    ) + 1
+    clause = Clause(
+        community_id=community.id,
+        section_id=section.id,
+        number=f"{section.number}.{position}",
+        position=position,
+        title=title[:140],
+        created_at=now,
+    )
+    db.add(clause)
+    db.flush()
+    return clause
+
+
+def _add_version(
+    db: Session,
+    clause: Clause,
+    document_version: DocumentVersion,
+    *,
+    change: Change,
+    text: str,
+    by: User,
+    now: datetime,
+    note: str = "",
+    proposal: Proposal | None = None,
+    poll: Poll | None = None,
+) -> ClauseVersion:
+    """Close the clause's version in force (if any) and add the next one."""
+    previous = db.scalar(
+        select(ClauseVersion).where(
+            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
+        )
+    )
+    if previous is not None:
+        previous.to_version = document_version.number
+        previous.effective_to = now
+    version = ClauseVersion(
+        clause_id=clause.id,
+        community_id=clause.community_id,
+        version=(previous.version + 1) if previous else 1,
+        change=change,
+        text=text,
+        from_version=document_version.number,
+        effective_from=now,
+        proposal_id=proposal.id if proposal else None,
+        revision_number=proposal.revision_number if proposal else None,
+        poll_id=poll.id if poll else None,
+        tally=poll.tally if poll else None,
+        objections=[o.to_json() for o in poll_record.objections(db, poll)] if poll else [],
+        note=note[:500],
+        created_by_id=by.id,
+    )
+    db.add(version)
+    db.flush()
+    return version
+
+
+def _target(db: Session, proposal: Proposal, poll: Poll) -> tuple[Clause, ClauseVersion]:
+    """The clause an amend or repeal proposal changes, unchanged since its poll opened."""
+    clause = get_clause(db, proposal.community, proposal.target_clause or "")
+    current = db.scalar(
+        select(ClauseVersion).where(
+            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
+        )
+    )
+    if current is None or current.change == Change.repealed:
+        raise Conflict(f"Clause {clause.number} is no longer in force; return this proposal.")
+    if current.effective_from > poll.opened_at:
+        # Ratifying would silently undo the change published since the community voted.
+        raise Conflict(
+            f"Clause {clause.number} changed after this proposal's poll opened; return the "
+            "proposal to deliberation so it can be based on the current text."
+        )
+    return clause, current
+
+
+def _publish(
+    db: Session,
+    proposal: Proposal,
+    poll: Poll,
+    signed: list[Ratification],
+    by: User,
+    now: datetime,
+) -> DocumentVersion:
+    """The next document version, with the proposal's change, provenance and credits."""
+    community = proposal.community
+    if proposal.kind == ProposalKind.new:
+        section = _section(db, community, GENERAL_SECTION, proposal.category, now)
+        clause = _new_clause(db, community, section, proposal.title, now)
+        change, summary = Change.added, f"Added {clause.number} “{proposal.title}”"
+    else:
+        clause, _ = _target(db, proposal, poll)
+        if proposal.kind == ProposalKind.amend:
+            change, summary = Change.amended, f"Amended {clause.number} “{clause.title}”"
+        else:
+            change, summary = Change.repealed, f"Repealed {clause.number} “{clause.title}”"
+    version = _new_version(
+        db,
+        community,
+        source=Source.ratified,
+        summary=f"{summary} (proposal #{proposal.id})",
+        proposal=proposal,
+        by=by,
+        now=now,
+    )
+    notes = "; ".join(r.note for r in signed if r.note)
+    clause_version = _add_version(
+        db,
+        clause,
+        version,
+        change=change,
+        text=proposal.norm_text,
+        by=by,
+        now=now,
+        note=notes,
+        proposal=proposal,
+        poll=poll,
+    )
+    _credit(db, clause_version, proposal, poll, signed)
+    lifecycle.ensure_can_move(proposal.state, ProposalState.ratified)
+    proposal.state = ProposalState.ratified
+    proposal.ratified_at = now
+    proposal.deadline_at = None
+    proposal.last_activity_at = now
+    proposals_service.record_event(
+        db, proposal, EventKind.ratified, by, now, detail=f"{summary}, version {version.number}"
+    )
+    db.flush()
+    return version
+
+
+def _credit(
+    db: Session,
+    version: ClauseVersion,
+    proposal: Proposal,
+    poll: Poll,
+    signed: list[Ratification],
+) -> None:
+    """Everyone who shaped the clause: authors, amenders, objectors who changed it, ratifiers."""
+    credited: set[tuple[int, Credit]] = set()
+
+    def give(user: User | None, credit: Credit) -> None:
+        if user is not None and (user.id, credit) not in credited:
+            credited.add((user.id, credit))
+            db.add(
+                ClauseCredit(
+                    clause_version_id=version.id,
+                    user_id=user.id,
+                    name=user.display_name[:80],
+                    credit=credit,
+                )
+            )
+
+    give(proposal.author, Credit.proposer)
+    for author in db.scalars(
+        select(ProposalAuthor).where(
+            ProposalAuthor.proposal_id == proposal.id, ProposalAuthor.role == AuthorRole.coauthor
+        )
+    ):
+        give(author.user, Credit.coauthor)
+    for revision in db.scalars(
+        select(Revision).where(Revision.proposal_id == proposal.id, Revision.number > 1)
+    ):
+        if revision.author_id != proposal.author_id:
+            give(revision.author, Credit.amender)
+    for objector in poll_record.objectors_who_changed_the_text(db, poll):
+        give(objector, Credit.objector)
+    for ratification in signed:
+        give(ratification.actor, Credit.ratifier)
+    db.flush()
