@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage clean
+.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ bench-thread: $(VENV)/.installed-dev
 bench-lineage: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.lineage --db sqlite
 	$(BIN)/python -m bench.lineage --db postgresql
+
+## bench-polls: tally of 1,000,000 ballots; results at 10 vs 100,000 ballots (both databases run, either may fail it)
+bench-polls: $(VENV)/.installed-dev
+	status=0; \
+	$(BIN)/python -m bench.polls --db sqlite || status=1; \
+	$(BIN)/python -m bench.polls --db postgresql || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,4 @@
-"""The `normsforum` command: serve, migrate, seed the demo, and manage users and tokens."""
+"""The `normsforum` command: serve, migrate, seed the demo, manage users and tokens, polls."""
 
 from __future__ import annotations
 
@@ -159,6 +159,87 @@ def create_token(username: str, scope: str, name: str | None) -> None:
             raise click.ClickException(exc.message) from None
         db.commit()
     click.echo(plain)
+
+
+@main.command()
+def sweep() -> None:
+    """Close polls past their closing time for good; safe to run from cron on every host."""
+    from app.db import make_session_factory
+    from app.polls import sweeper
+
+    settings = Settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        closed = sweeper.sweep_once(make_session_factory(engine))
+    finally:
+        engine.dispose()
+    click.echo(f"Closed {closed} poll{'' if closed == 1 else 's'}.")
+
+
+class UnreadableExport(click.ClickException):
+    """A file that is not a poll export: exit code 2, apart from a mismatch's 1."""
+
+    exit_code = 2
+
+
+@main.command("verify-tally")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def verify_tally(file: str) -> None:
+    """Recount a poll export (JSON or CSV) and say whether it matches its published tally.
+
+    Exits 0 when it matches, 1 when it does not, 2 when FILE is not a readable export.
+    """
+    import json
+
+    from app.polls import exports
+    from app.polls import service as polls_service
+
+    try:
+        with click.open_file(file, encoding="utf-8") as stream:
+            text = stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableExport(f"Cannot read {file}: {exc}") from None
+    try:
+        data = exports.from_csv(text) if text.lstrip().startswith("#") else json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("it holds no JSON object")
+        result = polls_service.verify(data)
+    except ValueError as exc:
+        raise UnreadableExport(f"{file} is not a poll export: {exc}") from None
+    except DomainError as exc:
+        raise UnreadableExport(f"{file}: {exc.message}") from None
+    recounted = result.recounted
+    if result.matches:
+        click.echo(
+            f"The recount matches the published tally: {recounted.outcome}. {recounted.sentence()}"
+        )
+        return
+    click.echo("The recount does NOT match the published tally:")
+    for difference in result.differences:
+        click.echo(f"  - {difference}")
+    sys.exit(1)
+
+
+@main.command("export-poll")
+@click.argument("poll_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of JSON.")
+def export_poll(poll_id: int, as_csv: bool) -> None:
+    """Print a closed poll's export: counted ballots, policy, roll and frozen tally."""
+    import json
+
+    from app.polls import exports
+    from app.polls import service as polls_service
+    from app.polls.models import Poll
+
+    with _session(Settings()) as db:
+        poll = db.get(Poll, poll_id)
+        if poll is None:
+            raise click.ClickException(f"There is no poll {poll_id}.")
+        try:
+            data = polls_service.export(db, poll)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(exports.to_csv(data) if as_csv else json.dumps(data, indent=2), nl=not as_csv)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     live_poll_seconds: float = Field(default=10.0, gt=0)
     live_stream_seconds: float = Field(default=300.0, gt=0)
 
+    # Polls past their closing time read as closed at once; each app process also closes them
+    # for good (tally frozen, proposal settled) this often. 0 turns the loop off, for hosts
+    # that run `normsforum sweep` from cron instead.
+    sweep_interval_seconds: float = Field(default=60.0, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, value: str) -> str:

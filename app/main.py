@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -16,10 +20,13 @@ from app.config import Settings
 from app.db import create_db_engine, make_session_factory
 from app.discussion import api as discussion_api
 from app.discussion import routes as discussion_routes
+from app.guidelines import api as guidelines_api
+from app.guidelines import routes as guidelines_routes
 from app.moderation import api as moderation_api
 from app.moderation import routes as moderation_routes
 from app.polls import api as polls_api
 from app.polls import routes as polls_routes
+from app.polls import sweeper
 from app.proposals import api as proposals_api
 from app.proposals import routes as proposals_routes
 from app.web import errors
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(csrf_protect)],
+        lifespan=lifespan,
     )
     engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
     app.state.settings = settings
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         discussion_routes.router,
         moderation_routes.router,
         polls_routes.router,
+        guidelines_routes.router,
     ):
         app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
@@ -86,8 +95,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(discussion_api.router)
     api.include_router(moderation_api.router)
     api.include_router(polls_api.router)
+    api.include_router(guidelines_api.router)
     app.include_router(api)
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs the poll sweep in the background while the app serves, when the settings ask."""
+    interval = app.state.settings.sweep_interval_seconds
+    if interval <= 0:
+        yield
+        return
+    stop = asyncio.Event()
+    # Looked up on every turn, as the request middleware does: tests swap it on a live app.
+    task = asyncio.create_task(
+        sweeper.sweep_forever(lambda: app.state.session_factory, interval, stop)
+    )
+    try:
+        yield
+    finally:
+        # A sweep under way finishes its transaction before the process exits.
+        stop.set()
+        await task
 
 
 health_router = APIRouter(tags=["operations"])

@@ -135,6 +135,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "base_url": "http://testserver",
+        # No background sweep: tests run in transactions of their own that it must not touch.
+        "sweep_interval_seconds": 0,
         **CHEAP_ARGON2,
         **overrides,
     }

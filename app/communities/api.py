@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.communities import service
 from app.communities.models import Category, Community, Membership, RoleChange
 from app.communities.schemas import (
@@ -11,6 +13,7 @@ from app.communities.schemas import (
     CategoryOut,
     CategoryUpdate,
     CommunityCreate,
+    CommunityDetailOut,
     CommunityList,
     CommunityOut,
     CommunityUpdate,
@@ -21,6 +24,9 @@ from app.communities.schemas import (
     RoleUpdate,
 )
 from app.db import utcnow
+from app.errors import ValidationFailed
+from app.polls import service as polls_service
+from app.polls.schemas import PolicyIn, PolicyOut
 from app.web.api import COMMON_ERRORS, Cursor, Limit, decode_cursor, error_responses, next_cursor
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 
@@ -82,42 +88,60 @@ def list_communities(
 
 @router.post(
     "/communities",
-    response_model=CommunityOut,
+    response_model=CommunityDetailOut,
     status_code=201,
     summary="Create a community (site admins)",
     responses=error_responses(409),
 )
 def create_community(
     request: Request, db: SessionDep, user: CurrentUser, body: CommunityCreate
-) -> CommunityOut:
+) -> CommunityDetailOut:
     community = service.create_community(
         db, actor=user, name=body.name, slug=body.slug, description=body.description, now=utcnow()
     )
-    return community_out(request, community, 1, [])
+    return _full_out(request, db, community)
 
 
 @router.get(
-    "/communities/{slug}", response_model=CommunityOut, summary="One community", responses=NOT_FOUND
+    "/communities/{slug}",
+    response_model=CommunityDetailOut,
+    summary="One community",
+    responses=NOT_FOUND,
 )
-def get_community(request: Request, db: SessionDep, slug: str) -> CommunityOut:
+def get_community(request: Request, db: SessionDep, slug: str) -> CommunityDetailOut:
     return _full_out(request, db, service.get_community(db, slug))
 
 
-def _full_out(request: Request, db: SessionDep, community: Community) -> CommunityOut:
-    return community_out(
+def _full_out(request: Request, db: Session, community: Community) -> CommunityDetailOut:
+    summary = community_out(
         request, community, service.member_count(db, community), service.categories(db, community)
     )
+    return CommunityDetailOut(
+        **summary.model_dump(), poll_policy=PolicyOut.of(polls_service.policy_of(db, community))
+    )
+
+
+def _set_poll_policy(db: Session, user: User, community: Community, body: PolicyIn) -> None:
+    try:
+        polls_service.set_policy(
+            db, actor=user, community=community, settings=body.settings(), now=utcnow()
+        )
+    except ValidationFailed as exc:
+        # Named as they sit in this body, like every other field error.
+        fields = {f"poll_policy.{name}": problem for name, problem in exc.fields.items()}
+        raise ValidationFailed(exc.message, fields=fields) from None
 
 
 @router.patch(
     "/communities/{slug}",
-    response_model=CommunityOut,
-    summary="Change a community's settings: name, description, periods, flags (moderators)",
+    response_model=CommunityDetailOut,
+    summary="Change a community's settings: name, description, periods, flags, poll policy "
+    "(moderators)",
     responses=NOT_FOUND,
 )
 def update_community(
     request: Request, db: SessionDep, user: CurrentUser, slug: str, body: CommunityUpdate
-) -> CommunityOut:
+) -> CommunityDetailOut:
     community = service.update_community(
         db,
         actor=user,
@@ -127,6 +151,8 @@ def update_community(
         min_deliberation_hours=body.min_deliberation_hours,
         flag_hide_threshold=body.flag_hide_threshold,
     )
+    if body.poll_policy is not None:
+        _set_poll_policy(db, user, community, body.poll_policy)
     return _full_out(request, db, community)
 
 

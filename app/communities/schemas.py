@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.communities.models import Role
+from app.polls.schemas import PolicyIn, PolicyOut
 
 
 class CategoryOut(BaseModel):
@@ -42,6 +43,12 @@ class CommunityOut(BaseModel):
     url: str
 
 
+class CommunityDetailOut(CommunityOut):
+    """One community, with the poll policy new polls start from."""
+
+    poll_policy: PolicyOut
+
+
 class CommunityList(BaseModel):
     items: list[CommunityOut]
     next_cursor: str | None
@@ -58,6 +65,9 @@ class CommunityUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=20000)
     min_deliberation_hours: int | None = Field(default=None, ge=0, le=24 * 90)
     flag_hide_threshold: int | None = Field(default=None, ge=0, le=100)
+    poll_policy: PolicyIn | None = Field(
+        default=None, description="Poll policy settings to change; those left out keep theirs."
+    )
 
 
 class MemberOut(BaseModel):

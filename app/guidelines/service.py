@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from markupsafe import Markup
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -121,14 +122,16 @@ def latest_number(db: Session, community: Community) -> int:
 
 
 def versions(
-    db: Session, community: Community, *, limit: int | None = None
+    db: Session, community: Community, *, limit: int | None = None, before: int | None = None
 ) -> list[DocumentVersion]:
-    """The changelog, newest first."""
+    """The changelog, newest first (versions numbered below `before`, when given)."""
     query = (
         select(DocumentVersion)
         .where(DocumentVersion.community_id == community.id)
         .order_by(DocumentVersion.number.desc())
     )
+    if before is not None:
+        query = query.where(DocumentVersion.number < before)
     return list(db.scalars(query.limit(limit) if limit else query))
 
 
@@ -324,6 +327,10 @@ class ClauseChange:
     def pieces(self) -> list[word_diff.Piece]:
         return word_diff.word_diff(self.old, self.new)
 
+    @property
+    def html(self) -> Markup:
+        return word_diff.render_html(self.pieces)
+
 
 @dataclass(frozen=True)
 class DocumentDiff:
@@ -354,6 +361,32 @@ def diff(db: Session, community: Community, old: int, new: int) -> DocumentDiff:
         elif was is not None and now is not None:
             changes.append(ClauseChange(number, now.clause.title, "amended", was.text, now.text))
     return DocumentDiff(before, after, changes)
+
+
+def proposed_change(db: Session, proposal: Proposal) -> ClauseChange | None:
+    """What an amend or repeal proposal would do to the clause in force, for a diff."""
+    if proposal.kind == ProposalKind.new or not proposal.target_clause:
+        return None
+    clause = db.scalar(
+        select(Clause).where(
+            Clause.community_id == proposal.community_id,
+            Clause.number == proposal.target_clause,
+        )
+    )
+    current = (
+        db.scalar(
+            select(ClauseVersion).where(
+                ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
+            )
+        )
+        if clause is not None
+        else None
+    )
+    if clause is None or current is None or not current.in_force:
+        return None
+    if proposal.kind == ProposalKind.repeal:
+        return ClauseChange(clause.number, clause.title, "repealed", current.text, "")
+    return ClauseChange(clause.number, clause.title, "amended", current.text, proposal.norm_text)
 
 
 def _clause_key(number: str) -> tuple[int, ...]:

@@ -43,6 +43,9 @@ from app.proposals.models import EventKind, Proposal, ProposalState
 from app.text import NUL_PROBLEM, public_reason
 
 REASON_MAX = 2000
+#: The most ballots, objections or participants a page lists: pages cost the same for a poll
+#: of ten ballots and of a hundred thousand (the frozen tally has the totals).
+LIST_LIMIT = 200
 
 
 # --- Policy -------------------------------------------------------------------------------
@@ -175,32 +178,42 @@ def _counted(poll: Poll) -> Select[Ballot]:
     )
 
 
-def objections(db: Session, poll: Poll) -> list[Ballot]:
+# Lists are fetched in receipt order, which an index of (poll, receipt) serves: with a limit the
+# database stops after that many rows, whatever the size of the poll, and picks them by a random
+# code, never by when anyone voted. The few fetched are then put in the order they are shown in.
+
+
+def objections(db: Session, poll: Poll, *, limit: int | None = None) -> list[Ballot]:
     """The counted objections of the current round, oldest first, with any ruling."""
-    return list(
-        db.scalars(_counted(poll).where(Ballot.position == Position.object).order_by(Ballot.id))
+    found = db.scalars(
+        _counted(poll)
+        .where(Ballot.position == Position.object)
+        .order_by(Ballot.receipt)
+        .limit(limit)
     )
+    return sorted(found, key=lambda b: b.id)
 
 
-def counted_ballots(db: Session, poll: Poll) -> list[Ballot]:
+def counted_ballots(db: Session, poll: Poll, *, limit: int | None = None) -> list[Ballot]:
     """The ballots that count, with their voters: for named polls once results are visible."""
-    return list(db.scalars(_counted(poll).order_by(Ballot.cast_at, Ballot.id)))
+    found = db.scalars(_counted(poll).order_by(Ballot.receipt).limit(limit))
+    return sorted(found, key=lambda b: (b.cast_at, b.id))
 
 
-def participants(db: Session, poll: Poll) -> list[User]:
+def participants(db: Session, poll: Poll, *, limit: int | None = None) -> list[User]:
     """Who took part in the current round, by name: what an anonymous poll shows after close."""
-    return list(
-        db.scalars(
-            select(User)
-            .join(Ballot, Ballot.voter_id == User.id)
-            .where(
-                Ballot.poll_id == poll.id,
-                Ballot.round_number == poll.current_round,
-                Ballot.latest,
-            )
-            .order_by(func.lower(User.display_name), User.id)
+    found = db.scalars(
+        select(User)
+        .join(Ballot, Ballot.voter_id == User.id)
+        .where(
+            Ballot.poll_id == poll.id,
+            Ballot.round_number == poll.current_round,
+            Ballot.latest,
         )
+        .order_by(Ballot.receipt)
+        .limit(limit)
     )
+    return sorted(found, key=lambda u: (u.display_name.lower(), u.id))
 
 
 def roll_size(db: Session, poll: Poll) -> int:
@@ -362,10 +375,12 @@ def _freeze_roll(db: Session, poll: Poll, policy: PollPolicy, now: datetime) -> 
         Membership.community_id == poll.community_id,
         Membership.joined_at <= now - timedelta(days=policy.min_membership_days),
     )
+    # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 once the cursor
+    # closes, which read as "somebody may vote" when nobody could.
     result = db.execute(
-        insert(Voter).from_select(
-            ["poll_id", "user_id", "role", "constituency", "weight"], eligible
-        )
+        insert(Voter)
+        .from_select(["poll_id", "user_id", "role", "constituency", "weight"], eligible)
+        .execution_options(preserve_rowcount=True)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -449,7 +464,9 @@ def cast_ballot(
         raise Conflict(
             "Another ballot of yours was being cast at the same moment; try again."
         ) from None
-    poll.proposal.last_activity_at = now
+    if policy_in(poll).results == Visibility.live:
+        # With hidden results, not even the "recently active" order may tell that people vote.
+        poll.proposal.last_activity_at = now
     db.flush()
     return ballot
 
@@ -739,7 +756,7 @@ def verify(data: dict[str, Any]) -> Verification:
             roll=roll,
             ballots=ballots,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValidationFailed(f"This is not a poll export: {exc!r} is missing or wrong.") from None
     again = recounted.to_json()
     differences = [
@@ -791,6 +808,8 @@ class PollView:
     #: Why the viewer may not vote (None when they may, or when nobody may any more).
     cannot_vote: str | None
     can_moderate: bool
+    #: More objections are open than `objections` lists (it holds the first LIST_LIMIT).
+    more_objections: bool = False
 
     @property
     def round(self) -> PollRound:
@@ -821,6 +840,7 @@ def view(db: Session, poll: Poll, viewer: User | None, now: datetime) -> PollVie
             except PermissionDenied as exc:
                 cannot_vote = exc.message
     named = policy.ballots == Secrecy.named
+    listed = objections(db, poll, limit=LIST_LIMIT + 1)
     return PollView(
         poll=poll,
         policy=policy,
@@ -828,18 +848,23 @@ def view(db: Session, poll: Poll, viewer: User | None, now: datetime) -> PollVie
         open=open_now,
         outcome=outcome_of(poll, tally, now),
         tally=tally,
-        roll_size=roll_size(db, poll),
+        # Once frozen, the tally has the roll's size: no count over the roll.
+        roll_size=tally.eligible
+        if tally is not None and poll.tally is not None
+        else roll_size(db, poll),
         voter=voter,
         ballot=ballot,
         history=history,
         missed_round=ballot is None and any(b.round_number < poll.current_round for b in history),
         objections=[
             Objection(b.id, b.reason, b.voter if named else None, b.cast_at, b.ruling)
-            for b in objections(db, poll)
+            for b in listed[:LIST_LIMIT]
         ],
-        ballots=counted_ballots(db, poll) if named and tally is not None else [],
-        participants=participants(db, poll) if not named and not open_now else [],
+        # The first LIST_LIMIT; the tally says how many there are in all.
+        ballots=counted_ballots(db, poll, limit=LIST_LIMIT) if named and tally is not None else [],
+        participants=participants(db, poll, limit=LIST_LIMIT) if not named and not open_now else [],
         can_vote=open_now and viewer is not None and cannot_vote is None,
         cannot_vote=cannot_vote,
         can_moderate=community_permissions.is_moderator(viewer, membership),
+        more_objections=len(listed) > LIST_LIMIT,
     )

@@ -128,8 +128,8 @@ class Tally:
             )
         if self.support is None:
             return (
-                "Rejected: nobody consented, raised a concern or objected; everyone who took "
-                "part stood aside."
+                "Rejected: no ballot that holds a share of the vote consented, raised a "
+                "concern or objected."
             )
         consent = (
             f"consent made up {_show(self.support)}% of the weighted vote "

@@ -11,10 +11,11 @@ from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.polls import service as polls_service
 from app.proposals import exhibits as exhibits_service
 from app.proposals import permissions as perms
 from app.proposals import service
-from app.proposals.models import Exhibit, Proposal, Revision
+from app.proposals.models import Exhibit, Proposal, ProposalState, Revision
 from app.proposals.schemas import (
     AuthorOut,
     CoauthorBody,
@@ -211,8 +212,12 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
             now=utcnow(),
         )
         return
+    # During a poll an edit is an amendment: it starts a new round (the polls service's rules).
+    during_poll = proposal.state == ProposalState.voting
     # Who may edit at all comes before what the edit lacks: others get a 403, not a 422.
-    perms.ensure_can_edit_text(user, proposal, service.author_ids(db, proposal))
+    perms.ensure_can_edit_text(
+        user, proposal, service.author_ids(db, proposal), during_poll=during_poll
+    )
     if body.base_revision is None:
         raise ValidationFailed(
             "Say which revision the edit started from.",
@@ -226,7 +231,8 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
         category=body.category if body.category is not None else _category(proposal),
         tags=service.parse_tags(body.tags) if body.tags is not None else proposal.tag_names,
     )
-    service.edit_proposal(
+    edit = polls_service.amend if during_poll else service.edit_proposal
+    edit(
         db,
         actor=user,
         proposal=proposal,
@@ -245,6 +251,10 @@ def _category(proposal: Proposal) -> str:
     "/proposals/{proposal_id}",
     response_model=ProposalOut,
     summary="Edit a proposal (authors: text, making a revision; moderators: category and tags)",
+    description=(
+        "While the proposal is in `voting`, a text edit amends it: the new revision starts a new "
+        "poll round (earlier ballots stop counting), up to the poll's `max_rounds`."
+    ),
     responses=CHANGES,
 )
 def update_proposal(

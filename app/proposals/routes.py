@@ -14,6 +14,8 @@ from app.communities.models import Category, Community
 from app.db import utcnow
 from app.discussion import views as discussion_views
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.polls import service as polls_service
+from app.polls import views as polls_views
 from app.proposals import exhibits as exhibits_service
 from app.proposals import lifecycle, service
 from app.proposals import permissions as perms
@@ -151,6 +153,8 @@ def _form_page(
             "errors": errors,
             "message": message,
             "stale_diff": stale_diff,
+            # During a poll a saved text amends it: the form says what that does.
+            "amendment": polls_views.amendment(db, proposal, utcnow()) if proposal else None,
         },
         status_code=status_code,
     )
@@ -202,6 +206,7 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
         "can_edit": is_author
         and proposal.state in lifecycle.EDITABLE
         and proposal.locked_at is None,
+        "panel": polls_views.panel(db, proposal, user, utcnow()),
         "can_moderate": perms.can_moderate(user, membership),
         "can_withdraw": user is not None
         and proposal.author_id == user.id
@@ -233,12 +238,13 @@ def proposal_page_response(
     user: User | None,
     *,
     status_code: int = 200,
+    block: str = "thread",
     **extra: object,
 ) -> Response:
     """The proposal page with its discussion; `extra` overrides parts (e.g. form errors).
 
     `?cursor=` pages the thread and `?work=` filters it to one exhibited work; htmx asks for
-    the thread block alone.
+    the thread block alone (or the `block` a form of the page posted from).
     """
     work = request.query_params.get("work", "")
     thread = discussion_views.thread_context(
@@ -250,9 +256,7 @@ def proposal_page_response(
         work_id=int(work) if work.isascii() and work.isdigit() and len(work) < 10 else None,
     )
     context = {**_proposal_context(db, proposal, user), **thread, **extra}
-    return render(
-        request, "proposals/proposal.html", context, status_code=status_code, block="thread"
-    )
+    return render(request, "proposals/proposal.html", context, status_code=status_code, block=block)
 
 
 @router.get("/c/{slug}/proposals/{proposal_id}", name="proposal")
@@ -270,7 +274,12 @@ def edit_form(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     proposal = service.get_in_community(db, community, proposal_id, viewer=user)
-    perms.ensure_can_edit_text(user, proposal, service.author_ids(db, proposal))
+    perms.ensure_can_edit_text(
+        user,
+        proposal,
+        service.author_ids(db, proposal),
+        during_poll=proposal.state == ProposalState.voting,
+    )
     values = {
         "title": proposal.title,
         "summary": proposal.summary,
@@ -300,8 +309,12 @@ def edit(
         based_on = _number(form.base_revision)
     except ValueError:
         based_on = -1  # no revision: the save is refused as stale, with the text kept
+    # During a poll a changed text is an amendment: the polls service starts a new round.
+    amending = proposal.state == ProposalState.voting
+    save = polls_service.amend if amending else service.edit_proposal
+    round_before = _poll_round(db, proposal) if amending else None
     try:
-        service.edit_proposal(
+        save(
             db,
             actor=user,
             proposal=proposal,
@@ -329,7 +342,9 @@ def edit(
             status_code=409,
             stale_diff=stale,
         )
-    except ValidationFailed as exc:
+    except (ValidationFailed, Conflict) as exc:
+        # A refused amendment (the poll closed, or had all its rounds) keeps the typed text.
+        request.state.db_rollback = True
         return _form_page(
             request,
             db,
@@ -338,9 +353,23 @@ def edit(
             errors=exc.fields,
             proposal=proposal,
             message=exc.message,
-            status_code=422,
+            status_code=exc.status,
+        )
+    round_after = _poll_round(db, proposal) if amending else None
+    if round_after != round_before:
+        return see_other(
+            request,
+            _url(proposal, "#poll"),
+            message=f"Saved as revision {proposal.revision_number}: round {round_after} of the "
+            "poll has begun, and ballots of earlier rounds no longer count.",
         )
     return see_other(request, _url(proposal), message="Saved as a new revision.")
+
+
+def _poll_round(db: SessionDep, proposal: Proposal) -> int | None:
+    """The round the proposal's poll is in, if it is polled."""
+    poll = polls_service.current_poll(db, proposal)
+    return poll.current_round if poll is not None else None
 
 
 def _load(db: SessionDep, user: User, slug: str, proposal_id: ProposalId) -> Proposal:

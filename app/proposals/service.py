@@ -457,7 +457,9 @@ def set_locked(
     if locked == (proposal.locked_at is not None):
         return proposal
     proposal.locked_at = now if locked else None
-    record_event(db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason)
+    record_event(
+        db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason
+    )
     db.flush()
     return proposal
 

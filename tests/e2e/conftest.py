@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 from app import demo, migrate
 from app.db import create_db_engine, utcnow
-from tests.conftest import TEST_SECRET, required
+from tests.conftest import required
+from tests.support import live
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +38,6 @@ def find_chromium() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(make_database_url) -> Iterator[str]:
     """The app served by uvicorn in its own process, on a seeded database of the kind under test."""
@@ -59,47 +48,8 @@ def live_server(make_database_url) -> Iterator[str]:
         demo.seed(db, now=utcnow())
         db.commit()
     engine.dispose()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "NORMSFORUM_ENVIRONMENT": "test",
-        "NORMSFORUM_DATABASE_URL": url,
-        "NORMSFORUM_SECRET_KEY": TEST_SECRET,
-        "NORMSFORUM_BASE_URL": base,
-        "NORMSFORUM_ARGON2_TIME_COST": "1",
-        "NORMSFORUM_ARGON2_MEMORY_COST_KIB": "8",
-        "NORMSFORUM_ARGON2_PARALLELISM": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app_factory",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the app server did not start")
-            time.sleep(0.1)
+    with live.serve(url) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

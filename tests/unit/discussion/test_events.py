@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, select
@@ -15,13 +13,8 @@ from sqlalchemy.orm import Session
 
 from app import events
 from app.discussion.models import Comment
+from tests.support.loops import run
 from tests.unit.discussion.conftest import World, post
-
-
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run on a loop of its own thread: the browser tests keep a loop running in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
 
 
 class Recorder(events.Broker):

@@ -1,0 +1,358 @@
+"""JSON API of the guidelines: the document (now, at a version, as of a date, by tag), its
+versions and diffs, clause histories with provenance, ratification, import and tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from app.communities import service as communities_service
+from app.db import utcnow
+from app.guidelines import service
+from app.guidelines.models import ClauseVersion, DocumentVersion
+from app.guidelines.schemas import (
+    ClauseChangeOut,
+    ClauseHistoryOut,
+    ClauseOut,
+    ClauseVersionOut,
+    CreditOut,
+    DiffOut,
+    DocumentOut,
+    ImportBody,
+    ObjectionOut,
+    ProvenanceOut,
+    RatificationOut,
+    RatifyBody,
+    ReturnBody,
+    SectionOut,
+    TagsBody,
+    TagsOut,
+    VersionList,
+    VersionOut,
+)
+from app.polls import service as polls_service
+from app.proposals import service as proposals_service
+from app.proposals.models import Proposal
+from app.proposals.schemas import ProposalId
+from app.web.api import (
+    COMMON_ERRORS,
+    MAX_ID,
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+)
+from app.web.conditional import conditional
+from app.web.deps import CurrentUser, OptionalUser, SessionDep
+
+router = APIRouter(tags=["guidelines"], responses=COMMON_ERRORS)
+READ_ERRORS = {**error_responses(404), 304: {"description": "Not modified (ETag matched)"}}
+CHANGES = error_responses(404, 409)
+
+VersionParam = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="A guidelines version number")
+]
+AsOf = Annotated[
+    str | None,
+    Query(max_length=32, description="A date (YYYY-MM-DD): the rules in force at its end"),
+]
+Tag = Annotated[
+    str | None,
+    Query(max_length=32, description="Only clauses for this kind of work (and general ones)"),
+]
+# The body of ratify may be left out: the note is then empty.
+NO_NOTE = RatifyBody()
+ClauseNumber = Annotated[str, Path(max_length=16, description="A clause number, like 3.2")]
+
+
+def version_out(request: Request, version: DocumentVersion, slug: str) -> VersionOut:
+    return VersionOut(
+        number=version.number,
+        published_at=version.published_at,
+        source=version.source.value,
+        summary=version.summary,
+        proposal=version.proposal_id,
+        published_by=version.published_by.username if version.published_by else None,
+        url=str(request.url_for("guidelines", slug=slug)) + f"?version={version.number}",
+    )
+
+
+def clause_url(request: Request, slug: str, version: ClauseVersion) -> str:
+    return str(
+        request.url_for(
+            "clause_version",
+            slug=slug,
+            number=version.clause.number,
+            from_version=str(version.from_version),
+        )
+    )
+
+
+def _json(
+    request: Request, model: DocumentOut | ClauseHistoryOut | DiffOut | VersionList
+) -> Response:
+    """JSON with an ETag: creators' tools poll the guidelines and get 304s between changes."""
+    return conditional(request, model.model_dump_json().encode(), media_type="application/json")
+
+
+@router.get(
+    "/communities/{slug}/guidelines",
+    response_model=DocumentOut,
+    summary="The community guidelines (current, ?version=N, ?as_of=DATE, ?tag=)",
+    responses=READ_ERRORS,
+)
+def get_guidelines(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    version: VersionParam = None,
+    as_of: AsOf = None,
+    tag: Tag = None,
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    doc = service.document(
+        db,
+        community,
+        version=version,
+        as_of=service.parse_as_of(as_of) if as_of else None,
+        tag=service.check_tag(tag or ""),
+    )
+    body = DocumentOut(
+        community=community.slug,
+        version=version_out(request, doc.version, slug) if doc.version else None,
+        latest_version=doc.latest,
+        tag=doc.tag,
+        sections=[
+            SectionOut(
+                number=section.section.number,
+                title=section.section.title,
+                clauses=[
+                    ClauseOut(
+                        number=item.number,
+                        title=item.clause.title,
+                        text=item.version.text,
+                        tags=item.tags,
+                        clause_version=item.version.version,
+                        in_force_since=item.version.effective_from,
+                        since_version=item.version.from_version,
+                        citation=service.citation(item.version),
+                        url=clause_url(request, slug, item.version),
+                    )
+                    for item in section.clauses
+                ],
+            )
+            for section in doc.sections
+        ],
+    )
+    return _json(request, body)
+
+
+@router.get(
+    "/communities/{slug}/guidelines/versions",
+    response_model=VersionList,
+    summary="The guidelines' versions, newest first: the changelog",
+    responses=READ_ERRORS,
+)
+def list_versions(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    items = service.versions(db, community, limit=limit + 1, before=decode_cursor(cursor))
+    more = len(items) > limit
+    items = items[:limit]
+    body = VersionList(
+        items=[version_out(request, v, slug) for v in items],
+        next_cursor=encode_cursor(items[-1].number) if more and items else None,
+    )
+    return _json(request, body)
+
+
+@router.get(
+    "/communities/{slug}/guidelines/diff",
+    response_model=DiffOut,
+    summary="What changed between two versions, clause by clause",
+    responses=READ_ERRORS,
+)
+def diff(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_ID)],
+    to: Annotated[int, Query(ge=1, le=MAX_ID)],
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    result = service.diff(db, community, from_, to)
+    body = DiffOut(
+        from_version=result.old.number,
+        to_version=result.new.number,
+        changes=[
+            ClauseChangeOut(
+                number=c.number, title=c.title, change=c.change, old_text=c.old, new_text=c.new
+            )
+            for c in result.changes
+        ],
+    )
+    return _json(request, body)
+
+
+def _history_out(request: Request, db: Session, slug: str, number: str) -> ClauseHistoryOut:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    versions = service.history(db, clause)
+    return ClauseHistoryOut(
+        number=clause.number,
+        title=clause.title,
+        section=clause.section.title,
+        tags=service.tags_of(db, [clause.id])[clause.id],
+        in_force=bool(versions) and versions[0].in_force,
+        versions=[
+            ClauseVersionOut(
+                version=v.version,
+                change=v.change.value,
+                text=v.text,
+                from_version=v.from_version,
+                to_version=v.to_version,
+                effective_from=v.effective_from,
+                effective_to=v.effective_to,
+                citation=service.citation(v),
+                url=clause_url(request, slug, v),
+                provenance=ProvenanceOut(
+                    proposal=v.proposal_id,
+                    proposal_url=str(
+                        request.url_for("proposal", slug=slug, proposal_id=str(v.proposal_id))
+                    )
+                    if v.proposal_id
+                    else None,
+                    revision=v.revision_number,
+                    poll=v.poll_id,
+                    tally=v.tally,
+                    objections=[
+                        ObjectionOut(
+                            round=o["round"],
+                            reason=o["reason"],
+                            voter=o.get("voter"),
+                            resolution=o["resolution"],
+                            ruling_reason=o.get("ruling_reason", ""),
+                        )
+                        for o in v.objections
+                    ],
+                    note=v.note,
+                ),
+                credits=[
+                    CreditOut(
+                        credit=c.credit.value,
+                        name=c.name,
+                        username=c.user.username if c.user else None,
+                    )
+                    for c in service.credits(db, v)
+                ],
+            )
+            for v in versions
+        ],
+    )
+
+
+@router.get(
+    "/communities/{slug}/guidelines/clauses/{number}",
+    response_model=ClauseHistoryOut,
+    summary="One clause with its history, provenance and credits",
+    responses=READ_ERRORS,
+)
+def get_clause(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, number: ClauseNumber
+) -> Response:
+    return _json(request, _history_out(request, db, slug, number))
+
+
+@router.put(
+    "/communities/{slug}/guidelines/clauses/{number}/tags",
+    response_model=TagsOut,
+    summary="Say which kinds of work a clause applies to (moderators)",
+    responses=error_responses(404),
+)
+def set_tags(
+    db: SessionDep, user: CurrentUser, slug: str, number: ClauseNumber, body: TagsBody
+) -> TagsOut:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    tags = service.set_tags(db, actor=user, community=community, clause=clause, tags=body.tags)
+    return TagsOut(number=clause.number, tags=tags)
+
+
+@router.post(
+    "/communities/{slug}/guidelines/import",
+    response_model=VersionOut,
+    status_code=201,
+    summary="Publish the community's existing rules as version 1 (moderators, once)",
+    responses=CHANGES,
+)
+def import_rules(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, body: ImportBody
+) -> VersionOut:
+    community = communities_service.get_community(db, slug)
+    version = service.import_rules(
+        db, actor=user, community=community, markdown=body.markdown, now=utcnow()
+    )
+    return version_out(request, version, slug)
+
+
+def _ratification_out(
+    request: Request, db: Session, proposal: Proposal, version: DocumentVersion | None
+) -> RatificationOut:
+    slug = proposal.community.slug
+    missing: list[str] = []
+    if version is None:
+        poll = polls_service.current_poll(db, proposal)
+        if poll is not None:
+            missing = service.missing_signatures(
+                proposal.community, service.signatures(db, proposal, poll)
+            )
+    return RatificationOut(
+        proposal=proposal.id,
+        state=proposal.state.value,
+        published_version=version_out(request, version, slug) if version else None,
+        missing_signatures=missing,
+    )
+
+
+@router.post(
+    "/proposals/{proposal_id}/ratify",
+    response_model=RatificationOut,
+    summary="Ratify a passed proposal (moderators; rights holders where the community asks)",
+    responses=CHANGES,
+)
+def ratify(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ProposalId,
+    body: RatifyBody = NO_NOTE,
+) -> RatificationOut:
+    proposal = proposals_service.get_proposal(db, proposal_id, viewer=user)
+    version = service.ratify(db, actor=user, proposal=proposal, note=body.note, now=utcnow())
+    return _ratification_out(request, db, proposal, version)
+
+
+@router.post(
+    "/proposals/{proposal_id}/return",
+    response_model=RatificationOut,
+    summary="Return a passed proposal to deliberation with a public reason",
+    responses=CHANGES,
+)
+def send_back(
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: ProposalId, body: ReturnBody
+) -> RatificationOut:
+    proposal = proposals_service.get_proposal(db, proposal_id, viewer=user)
+    service.send_back(db, actor=user, proposal=proposal, reason=body.reason, now=utcnow())
+    return _ratification_out(request, db, proposal, None)

@@ -1,0 +1,76 @@
+"""The guidelines for machines and for download: Markdown and an Atom feed of changes."""
+
+from __future__ import annotations
+
+from feedgen.feed import FeedGenerator
+
+from app.communities.models import Community
+from app.guidelines.models import DocumentVersion
+from app.guidelines.service import Document, citation
+
+FEED_ENTRIES = 50
+
+
+def to_markdown(doc: Document) -> str:
+    """The document as Markdown: headings for sections, each clause with its citation."""
+    version = doc.version
+    lines = [f"# {doc.community.name}: community guidelines", ""]
+    if version is None:
+        lines += ["These guidelines have not been published yet.", ""]
+    else:
+        lines += [
+            f"Version {version.number}, published {version.published_at:%Y-%m-%d}."
+            + (" (Not the current version.)" if not doc.is_current else ""),
+            "",
+        ]
+    if doc.tag:
+        lines += [
+            f"Only the clauses that apply to `{doc.tag}` works, and those for every work.",
+            "",
+        ]
+    for section in doc.sections:
+        lines += [f"## {section.section.number}. {section.section.title}", ""]
+        for item in section.clauses:
+            lines += [f"### {item.number} {item.clause.title}", "", item.version.text.strip(), ""]
+            if item.tags:
+                lines += [f"Applies to: {', '.join(item.tags)}.", ""]
+            lines += [f"*{citation(item.version)}.*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def atom_feed(
+    community: Community,
+    changes: list[DocumentVersion],
+    *,
+    page_url: str,
+    feed_url: str,
+    version_url: str,
+) -> bytes:
+    """An Atom feed (RFC 4287) of published versions, newest first.
+
+    `version_url` is a format string with `{number}`: where each version can be read.
+    """
+    feed = FeedGenerator()
+    feed.id(feed_url)
+    feed.title(f"{community.name}: guideline changes")
+    feed.subtitle(f"Each new version of the community guidelines of {community.name}.")
+    feed.link(href=page_url, rel="alternate", type="text/html")
+    feed.link(href=feed_url, rel="self", type="application/atom+xml")
+    feed.author({"name": community.name})
+    feed.language("en")
+    if changes:
+        feed.updated(changes[0].published_at)
+    else:
+        feed.updated(community.created_at)
+    for version in reversed(changes[:FEED_ENTRIES]):
+        entry = feed.add_entry()
+        url = version_url.format(number=version.number)
+        entry.id(url)
+        entry.title(f"Version {version.number}: {version.summary}")
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.updated(version.published_at)
+        entry.published(version.published_at)
+        entry.summary(version.summary)
+        if version.published_by is not None:
+            entry.author({"name": version.published_by.display_name})
+    return bytes(feed.atom_str(pretty=True))
