@@ -15,6 +15,7 @@ from app.communities import service as communities_service
 from app.communities.models import Community, Role
 from app.discussion import anchors
 from app.discussion import service as discussion_service
+from app.guidelines import service as guidelines_service
 from app.polls import service as polls_service
 from app.polls.models import Poll
 from app.proposals import exhibits as exhibits_service
@@ -146,6 +147,29 @@ DEMO_PROPOSALS: list[
         [],
     ),
 ]
+
+#: The rules the Miku community had before it used the forum, imported as version 1 of its
+#: guidelines. Written for the demo.
+DEMO_RULES = """\
+## Depiction and age
+- **She is presented as 16.** Works may show the character at that age or older, in everyday,
+  musical and fantasy settings; no work presents her as a child in a romantic or sexual context.
+- **Keep violence non-graphic.** Action and peril are fine; gore and lingering injury are not
+  shared here.
+
+## Commercial use
+- **Share freely, sell only within the rights holder's terms.** Fan works may be shared for free
+  with credit. Selling them is acceptable only as far as the rights holder's published terms allow.
+
+## AI-generated works and derivative models
+- **Say when a model made it.** A work made wholly or partly with a generative model says so in
+  its description, and names the model.
+
+## Harassment
+- **Criticise works, not people.** Discussion stays about the work; no attacks on its creator.
+"""
+#: Applicability tags of the imported clauses, by number.
+DEMO_CLAUSE_TAGS = {"2.1": ["commercial"], "3.1": ["ai-generated", "ai_model"]}
 
 #: Ballots of the demo polls: (proposal title, round, voter, position, reason).
 DEMO_BALLOTS: list[tuple[str, int, str, str, str]] = [
@@ -528,8 +552,69 @@ def _seed_polls(
             reason=reason,
             now=start + timedelta(hours=2 + 3 * n),
         )
-    # The credit poll's second round ended hours ago; the sweep records its outcome.
+    # The credit poll's second round ended hours ago; the sweep records its outcome, and the
+    # moderator ratifies it into version 2 of the guidelines.
     polls_service.sweep(db, now)
+    guidelines_service.ratify(
+        db,
+        actor=users["mod_rin"],
+        proposal=credit,
+        note="Thanks to Kaito for the objection that added the licence.",
+        now=now - timedelta(hours=2),
+    )
+
+
+def _seed_amendment(
+    db: Session, community: Community, users: dict[str, User], now: datetime
+) -> None:
+    """An amendment of clause 3.1 that passed its poll and waits in the ratification queue."""
+    proposal = proposals_service.create_proposal(
+        db,
+        actor=users["creator_len"],
+        community=community,
+        values=proposals_service.ProposalDraft(
+            title="Name the training data too",
+            summary="Generated works also say what the model was fine-tuned on, when it was.",
+            rationale="Fan artists want to know when their work trained the model behind a "
+            "generated picture.",
+            norm_text="A work made wholly or partly with a generative model says so in its "
+            "description, names the model and, for a fine-tuned model, the works or collections "
+            "it was trained on.",
+            category=next(
+                c.slug
+                for c in communities_service.categories(db, community)
+                if c.name.startswith("AI-generated")
+            ),
+            tags=["ai", "training-data"],
+            kind="amend",
+            target_clause="3.1",
+        ),
+        now=now - timedelta(days=10),
+        clause_numbers=guidelines_service.clause_numbers(db, community),
+    )
+    proposals_service.publish(
+        db, actor=users["creator_len"], proposal=proposal, now=now - timedelta(days=10)
+    )
+    poll = polls_service.open_poll(
+        db, actor=users["creator_len"], proposal=proposal, now=now - timedelta(days=6)
+    )
+    for n, (voter, position, reason) in enumerate(
+        [
+            ("creator_len", "consent", ""),
+            ("fan_luka", "consent", ""),
+            ("rights_crypton", "consent", ""),
+            ("fan_kaito", "concern", "Hard to follow for merged models; a link should be enough."),
+        ]
+    ):
+        polls_service.cast_ballot(
+            db,
+            actor=users[voter],
+            poll=poll,
+            position=position,
+            reason=reason,
+            now=now - timedelta(days=5, hours=-n),
+        )
+    polls_service.close_early(db, actor=users["mod_rin"], poll=poll, now=now - timedelta(days=1))
 
 
 def _unwrap(text: str) -> str:
@@ -591,8 +676,24 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
         settings={"weight_policy": "role", "quorum": "30", "threshold": "60"},
         now=founded,
     )
+    guidelines_service.import_rules(
+        db,
+        actor=users["mod_rin"],
+        community=miku,
+        markdown=DEMO_RULES,
+        now=now - timedelta(days=40),
+    )
+    for number, tags in DEMO_CLAUSE_TAGS.items():
+        guidelines_service.set_tags(
+            db,
+            actor=users["mod_rin"],
+            community=miku,
+            clause=guidelines_service.get_clause(db, miku, number),
+            tags=tags,
+        )
     proposals = _seed_proposals(db, miku, users, now)
     _seed_polls(db, proposals, users, now)
+    _seed_amendment(db, miku, users, now)
     works = _seed_works(db, miku, users, now)
     _seed_discussion(db, proposals[0], users, works, now)
     logins = [("admin", DEMO_PASSWORD, "site admin")]

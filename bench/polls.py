@@ -414,7 +414,12 @@ ROWS = {
     "results page (HTTP)": "/c/{slug}/polls/{poll}",
     "API poll (HTTP)": "/api/v1/polls/{poll}",
     "API results (HTTP)": "/api/v1/polls/{poll}/results",
+    "ballots page (HTTP)": "/c/{slug}/polls/{poll}/ballots",
+    "API ballots (HTTP)": "/api/v1/polls/{poll}/ballots",
 }
+#: Rows that list a page of ballots: a poll of 10 has fewer to show, so they are held to the
+#: same cost at 10,000 and 100,000 ballots (a full page either way), not at 10.
+PAGED = frozenset({"ballots page (HTTP)", "API ballots (HTTP)"})
 
 
 def prepare(
@@ -431,7 +436,7 @@ def prepare(
                 statements.clear()
                 seen = service.view(db, poll, None, utcnow())
                 assert seen.tally is not None
-                return len(seen.ballots)
+                return len(seen.rounds)
 
         return view
     url = ROWS[name].format(slug=SLUG, poll=poll_id)
@@ -561,7 +566,8 @@ def report(kind: str, outcome: Run) -> bool:
             f"{' '.join(f'{f[2]:>3}' for f in figures):>10}"
             f"{ratio:>12.2f}x{ratio_middle:>9.2f}x"
         )
-        flat = flat and same_sql and ratio <= RATIO_TARGET
+        if name not in PAGED:
+            flat = flat and same_sql and ratio <= RATIO_TARGET
         bounded = bounded and same_sql and ratio_middle <= RATIO_TARGET
     if missing:
         print(f"\nINCOMPLETE: {', '.join(missing)} not measured; run again once they exist")
@@ -574,10 +580,10 @@ def report(kind: str, outcome: Run) -> bool:
         f"at {SMALL} (same SQL statements, median within {RATIO_TARGET}x)"
     )
     print(
-        f"{'yes' if bounded else 'no'}: results at {LARGE:,} ballots cost as at {MIDDLE:,} "
-        "(the cost stops growing once the lists are full)"
+        f"{'PASS' if bounded else 'FAIL'}: every row, pages of ballots included, costs at "
+        f"{LARGE:,} ballots as at {MIDDLE:,}"
     )
-    return tally_ok and flat and not missing
+    return tally_ok and flat and bounded and not missing
 
 
 def main() -> int:

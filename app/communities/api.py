@@ -56,6 +56,7 @@ def community_out(
         member_count=member_count,
         min_deliberation_hours=community.min_deliberation_hours,
         flag_hide_threshold=community.flag_hide_threshold,
+        ratification_requires_rights_holder=community.ratification_requires_rights_holder,
         categories=[category_out(c) for c in categories],
         url=str(request.url_for("community", slug=community.slug)),
     )
@@ -150,6 +151,7 @@ def update_community(
         description=body.description,
         min_deliberation_hours=body.min_deliberation_hours,
         flag_hide_threshold=body.flag_hide_threshold,
+        ratification_requires_rights_holder=body.ratification_requires_rights_holder,
     )
     if body.poll_policy is not None:
         _set_poll_policy(db, user, community, body.poll_policy)

@@ -12,6 +12,7 @@ from app.communities import permissions, service
 from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.guidelines import service as guidelines_service
 from app.moderation import service as moderation_service
 from app.proposals import service as proposals_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
@@ -74,7 +75,8 @@ def _community_context(
         "open_flags": moderation_service.open_count(db, community) if can_moderate else 0,
         "members": service.members_by_role(db, community),
         "roles": list(Role),
-        # The community page is the hub: it shows the newest proposals too.
+        # The community page is the hub: the guidelines' latest changes, the newest proposals.
+        "guideline_changes": guidelines_service.versions(db, community, limit=3),
         "recent_proposals": proposals_service.list_proposals(
             db,
             community=community,
@@ -201,6 +203,9 @@ def _settings_page(
         "description": community.description,
         "min_deliberation_hours": str(community.min_deliberation_hours),
         "flag_hide_threshold": str(community.flag_hide_threshold),
+        "ratification": RATIFICATION_RULES[1][0]
+        if community.ratification_requires_rights_holder
+        else RATIFICATION_RULES[0][0],
     }
     return render(
         request,
@@ -213,9 +218,17 @@ def _settings_page(
             "errors": errors or {},
             "form": form,
             "message": message,
+            "ratification_rules": RATIFICATION_RULES,
         },
         status_code=status_code,
     )
+
+
+#: Who signs a ratification: the form's choices.
+RATIFICATION_RULES = [
+    ("moderator", "A moderator"),
+    ("moderator_and_rights_holder", "A moderator and a rights holder (co-signature)"),
+]
 
 
 def _whole_number(raw: str) -> int | None:
@@ -245,6 +258,7 @@ def edit(
     description: FormStr = "",
     min_deliberation_hours: FormStr = "",
     flag_hide_threshold: FormStr = "",
+    ratification: FormStr = "",
 ) -> Response:
     community = service.get_community(db, slug)
     typed = {
@@ -252,6 +266,7 @@ def edit(
         "description": description,
         "min_deliberation_hours": min_deliberation_hours,
         "flag_hide_threshold": flag_hide_threshold,
+        "ratification": ratification,
     }
     # A number that is not one is refused by the service, with the allowed range.
     hours = _whole_number(min_deliberation_hours)
@@ -265,6 +280,11 @@ def edit(
             description=description,
             min_deliberation_hours=hours,
             flag_hide_threshold=threshold,
+            # Left out (an older form): unchanged.
+            ratification_requires_rights_holder={
+                "moderator": False,
+                "moderator_and_rights_holder": True,
+            }.get(ratification),
         )
     except ValidationFailed as exc:
         return _settings_page(

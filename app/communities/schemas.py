@@ -39,6 +39,10 @@ class CommunityOut(BaseModel):
     flag_hide_threshold: int = Field(
         description="Flags from different members that hide an item pending review (0: never)."
     )
+    ratification_requires_rights_holder: bool = Field(
+        description="A passed proposal needs a rights holder's co-signature, besides a "
+        "moderator's, to become a guideline."
+    )
     categories: list[CategoryOut]
     url: str
 
@@ -65,6 +69,7 @@ class CommunityUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=20000)
     min_deliberation_hours: int | None = Field(default=None, ge=0, le=24 * 90)
     flag_hide_threshold: int | None = Field(default=None, ge=0, le=100)
+    ratification_requires_rights_holder: bool | None = None
     poll_policy: PolicyIn | None = Field(
         default=None, description="Poll policy settings to change; those left out keep theirs."
     )

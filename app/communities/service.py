@@ -149,6 +149,7 @@ def update_community(
     description: str | None = None,
     min_deliberation_hours: int | None = None,
     flag_hide_threshold: int | None = None,
+    ratification_requires_rights_holder: bool | None = None,
 ) -> Community:
     permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
     new_name = community.name if name is None else name
@@ -171,6 +172,8 @@ def update_community(
         community.min_deliberation_hours = min_deliberation_hours
     if flag_hide_threshold is not None:
         community.flag_hide_threshold = flag_hide_threshold
+    if ratification_requires_rights_holder is not None:
+        community.ratification_requires_rights_holder = ratification_requires_rights_holder
     db.flush()
     return community
 

@@ -253,6 +253,22 @@ def current_clauses(db: Session, community: Community) -> list[ClauseView]:
     return document(db, community).clauses
 
 
+def clause_numbers(db: Session, community: Community) -> set[str]:
+    """The numbers of the clauses in force: the targets amend and repeal proposals may name."""
+    return {
+        number
+        for (number,) in db.execute(
+            select(Clause.number)
+            .join(ClauseVersion, ClauseVersion.clause_id == Clause.id)
+            .where(
+                ClauseVersion.community_id == community.id,
+                ClauseVersion.to_version.is_(None),
+                ClauseVersion.change != Change.repealed,
+            )
+        )
+    }
+
+
 def get_clause(db: Session, community: Community, number: str) -> Clause:
     clause = (
         db.scalar(
@@ -427,18 +443,20 @@ class ImportedClause:
 
 def parse_rules(markdown: str) -> list[tuple[str, list[ImportedClause]]]:
     """Existing rules in Markdown: `##` headings are sections; each list item or paragraph
-    under one is a clause, its first sentence (or a leading `**bold**` phrase) the title."""
+    under one is a clause. A leading `**bold phrase**` becomes the clause's title (and leaves
+    the text), else the first sentence is the title and the text stays whole."""
     sections: list[tuple[str, list[ImportedClause]]] = []
     current: list[str] = []
 
     def close_item() -> None:
-        text = "\n".join(current).strip()
+        # An item's wrapped lines are one paragraph.
+        text = " ".join(current).strip()
         current.clear()
         if not text:
             return
         if not sections:
             sections.append((GENERAL_SECTION, []))
-        sections[-1][1].append(ImportedClause(_title(text), text))
+        sections[-1][1].append(_clause(text))
 
     for line in markdown.replace("\r\n", "\n").split("\n"):
         heading = _HEADING.match(line)
@@ -448,7 +466,7 @@ def parse_rules(markdown: str) -> list[tuple[str, list[ImportedClause]]]:
             sections.append((heading.group(1).strip()[:80], []))
         elif item:
             close_item()
-            current.append(item.group(1))
+            current.append(item.group(1).strip())
         elif not line.strip():
             close_item()
         else:
@@ -457,11 +475,16 @@ def parse_rules(markdown: str) -> list[tuple[str, list[ImportedClause]]]:
     return [(title, clauses) for title, clauses in sections if clauses]
 
 
-def _title(text: str) -> str:
-    bold = re.match(r"^\*\*(.+?)\*\*", text)
-    first = bold.group(1) if bold else re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-    first = re.sub(r"[*_`]", "", first).strip().rstrip(".")
-    return first[:137] + "…" if len(first) > 140 else first
+def _clause(text: str) -> ImportedClause:
+    bold = re.match(r"^\*\*(.+?)\*\*\s*", text)
+    if bold and text[bold.end() :].strip():
+        return ImportedClause(_short(bold.group(1)), text[bold.end() :].strip())
+    return ImportedClause(_short(re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]), text)
+
+
+def _short(title: str) -> str:
+    title = re.sub(r"[*_`]", "", title).strip().rstrip(".")
+    return title[:137] + "…" if len(title) > 140 else title
 
 
 def import_rules(

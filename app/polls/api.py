@@ -8,9 +8,9 @@ ballot, not even for moderators or in the export.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -20,12 +20,13 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.polls import exports, service
 from app.polls import tally as counting
-from app.polls.models import Ballot, ObjectionRuling, Poll, Voter
+from app.polls.models import Ballot, ObjectionRuling, Poll, Position, Voter
 from app.polls.policy import PollPolicy, explain
 from app.polls.schemas import (
     BallotId,
     BallotIn,
     BallotOut,
+    BallotPageOut,
     ExplanationOut,
     ExportOut,
     MyBallotOut,
@@ -47,7 +48,14 @@ from app.polls.schemas import (
 )
 from app.proposals import service as proposals_service
 from app.proposals.schemas import ProposalId
-from app.web.api import COMMON_ERRORS, error_responses
+from app.web.api import (
+    COMMON_ERRORS,
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+    error_responses,
+)
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 
 router = APIRouter(tags=["polls"], responses=COMMON_ERRORS)
@@ -135,21 +143,6 @@ def poll_out(view: service.PollView, viewer: User | None) -> PollOut:
             for o in view.objections
         ],
         more_objections=view.more_objections,
-        ballots=[
-            NamedBallotOut(
-                voter=b.voter.username,
-                display_name=b.voter.display_name,
-                position=b.position,
-                reason=b.reason,
-                ruled_not_paramount=b.ruling is not None,
-                cast_at=b.cast_at,
-            )
-            for b in view.ballots
-        ],
-        participants=[
-            ParticipantOut(username=u.username, display_name=u.display_name)
-            for u in view.participants
-        ],
         viewer=None
         if viewer is None
         else ViewerOut(
@@ -325,6 +318,53 @@ def results(db: SessionDep, user: OptionalUser, poll_id: PollId) -> ResultsOut:
         closes_at=poll.closes_at,
         message=message,
         tally=tally_out(tally, final=not running),
+    )
+
+
+@router.get(
+    "/polls/{poll_id}/ballots",
+    response_model=BallotPageOut,
+    summary="Who voted how (named polls) or who took part (anonymous polls, after close)",
+    description=(
+        "The current round's counted ballots, paged by `?cursor=` in the order they were "
+        "cast, optionally only one `?position=`. Named polls list them once results are "
+        "visible; anonymous polls list only participants, once closed, in account order. "
+        "Otherwise `visible` is false and `items` empty."
+    ),
+    responses=NOT_FOUND,
+)
+def ballots(
+    db: SessionDep,
+    user: OptionalUser,
+    poll_id: PollId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    position: Annotated[Position | None, Query(description="Only ballots in this position")] = None,
+) -> BallotPageOut:
+    poll = service.get_poll(db, poll_id, viewer=user)
+    page = service.ballot_page(
+        db, poll, utcnow(), after=decode_cursor(cursor), limit=limit, position=position
+    )
+    return BallotPageOut(
+        visible=page.visible,
+        named=page.named,
+        items=[
+            NamedBallotOut(
+                voter=b.voter.username,
+                display_name=b.voter.display_name,
+                position=b.position,
+                reason=b.reason,
+                ruled_not_paramount=b.ruling is not None,
+                cast_at=b.cast_at,
+            )
+            for b in page.ballots
+        ]
+        if page.named
+        else [
+            ParticipantOut(username=u.username, display_name=u.display_name)
+            for u in page.participants
+        ],
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
     )
 
 

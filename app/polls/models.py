@@ -142,7 +142,24 @@ class Ballot(Base):
             sqlite_where=text("latest"),
             postgresql_where=text("latest"),
         ),
-        Index(None, "poll_id", "round_number", "latest"),
+        # The counted ballots of a round, in the order they were cast, and its objections:
+        # pages of them cost the same in a poll of ten ballots or of a million.
+        Index(
+            "ix_ballots_counted",
+            "poll_id",
+            "round_number",
+            "id",
+            sqlite_where=text("latest = 1"),
+            postgresql_where=text("latest"),
+        ),
+        Index(
+            "ix_ballots_objections",
+            "poll_id",
+            "round_number",
+            "id",
+            sqlite_where=text("latest = 1 AND position = 'object'"),
+            postgresql_where=text("latest AND position = 'object'"),
+        ),
         UniqueConstraint("poll_id", "receipt"),
     )
 

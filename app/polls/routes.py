@@ -16,7 +16,7 @@ from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.polls import service, views
-from app.polls.models import Poll
+from app.polls.models import Poll, Position
 from app.proposals import routes as proposal_pages
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
@@ -187,6 +187,33 @@ def poll_page(
 ) -> Response:
     poll = _poll_in(db, user, slug, poll_id)
     return render(request, "polls/poll.html", views.poll_page(db, poll, user, utcnow()))
+
+
+@router.get("/c/{slug}/polls/{poll_id}/ballots", name="poll_ballots")
+def ballots_page(
+    request: Request, db: SessionDep, user: OptionalUser, slug: str, poll_id: PollId
+) -> Response:
+    """Who voted how (named polls) or who took part (anonymous ones), a page at a time."""
+    poll = _poll_in(db, user, slug, poll_id)
+    raw_after = request.query_params.get("after", "")
+    raw_position = request.query_params.get("position", "")
+    after = int(raw_after) if raw_after.isascii() and raw_after.isdigit() else None
+    after = after if after is not None and after <= MAX_ID else None
+    position = Position.__members__.get(raw_position)
+    page = service.ballot_page(db, poll, utcnow(), after=after, position=position)
+    return render(
+        request,
+        "polls/ballots.html",
+        {
+            "community": poll.proposal.community,
+            "proposal": poll.proposal,
+            "poll": poll,
+            "page": page,
+            "position": position,
+            "positions": list(Position),
+        },
+        block="ballots",
+    )
 
 
 @router.post("/c/{slug}/proposals/{proposal_id}/poll", name="open_poll")

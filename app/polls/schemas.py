@@ -178,6 +178,13 @@ class ParticipantOut(BaseModel):
     display_name: str
 
 
+class BallotPageOut(BaseModel):
+    visible: bool = Field(description="False while the poll's rules show no ballots yet.")
+    named: bool = Field(description="Named polls list ballots; anonymous ones participants.")
+    items: list[NamedBallotOut] | list[ParticipantOut]
+    next_cursor: str | None
+
+
 class VoterOut(BaseModel):
     """The viewer's place on the roll, frozen when the poll opened."""
 
@@ -215,17 +222,10 @@ class PollOut(BaseModel):
     results_visible: bool
     tally: TallyOut | None = Field(description="Null while results are hidden.")
     objections: list[ObjectionOut] = Field(
-        description=f"The current round's open objections, oldest first (the first {LIST_LIMIT})."
+        description="While the poll runs: the open objections, oldest first "
+        f"(the first {LIST_LIMIT})."
     )
     more_objections: bool = Field(description="More objections are open than listed.")
-    ballots: list[NamedBallotOut] = Field(
-        description=f"Named polls, once the count is visible: the first {LIST_LIMIT} counted "
-        "ballots (the tally has the totals; the export lists them all)."
-    )
-    participants: list[ParticipantOut] = Field(
-        description=f"Anonymous polls, once closed: who took part (never how), the first "
-        f"{LIST_LIMIT} by name."
-    )
     viewer: ViewerOut | None = Field(description="Null when not signed in.")
 
 

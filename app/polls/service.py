@@ -178,31 +178,62 @@ def _counted(poll: Poll) -> Select[Ballot]:
     )
 
 
-# Lists are fetched in receipt order, which an index of (poll, receipt) serves: with a limit the
-# database stops after that many rows, whatever the size of the poll, and picks them by a random
-# code, never by when anyone voted. The few fetched are then put in the order they are shown in.
-
-
 def objections(db: Session, poll: Poll, *, limit: int | None = None) -> list[Ballot]:
     """The counted objections of the current round, oldest first, with any ruling."""
-    found = db.scalars(
-        _counted(poll)
-        .where(Ballot.position == Position.object)
-        .order_by(Ballot.receipt)
-        .limit(limit)
+    return list(
+        db.scalars(
+            _counted(poll)
+            .where(Ballot.position == Position.object)
+            .order_by(Ballot.id)
+            .limit(limit)
+        )
     )
-    return sorted(found, key=lambda b: b.id)
 
 
-def counted_ballots(db: Session, poll: Poll, *, limit: int | None = None) -> list[Ballot]:
-    """The ballots that count, with their voters: for named polls once results are visible."""
-    found = db.scalars(_counted(poll).order_by(Ballot.receipt).limit(limit))
-    return sorted(found, key=lambda b: (b.cast_at, b.id))
+@dataclass(frozen=True)
+class BallotPage:
+    """A page of who voted how (named polls) or who took part (anonymous polls, after close).
+
+    `visible` is False while the poll's rules show neither; `next_after` pages on.
+    """
+
+    visible: bool
+    named: bool
+    ballots: list[Ballot]
+    participants: list[User]
+    next_after: int | None
 
 
-def participants(db: Session, poll: Poll, *, limit: int | None = None) -> list[User]:
-    """Who took part in the current round, by name: what an anonymous poll shows after close."""
-    found = db.scalars(
+def ballot_page(
+    db: Session,
+    poll: Poll,
+    now: datetime,
+    *,
+    after: int | None = None,
+    limit: int = 50,
+    position: Position | None = None,
+) -> BallotPage:
+    """The counted ballots of the current round, a page at a time, as far as anyone may see.
+
+    Named polls list ballots with their voters once the count is visible, in the order they
+    were cast. Anonymous polls list only who took part, once closed, in the order of their
+    accounts: never in the order of voting, which could tell who cast which ballot.
+    """
+    named = policy_in(poll).ballots == Secrecy.named
+    hidden = results(db, poll, now) is None if named else is_open(poll, now)
+    if hidden:
+        return BallotPage(False, named, [], [], None)
+    counted = _counted(poll)
+    if named:
+        if position is not None:
+            counted = counted.where(Ballot.position == position)
+        if after is not None:
+            counted = counted.where(Ballot.id > after)
+        ballots = list(db.scalars(counted.order_by(Ballot.id).limit(limit + 1)))
+        more = len(ballots) > limit
+        ballots = ballots[:limit]
+        return BallotPage(True, True, ballots, [], ballots[-1].id if more else None)
+    query = (
         select(User)
         .join(Ballot, Ballot.voter_id == User.id)
         .where(
@@ -210,10 +241,13 @@ def participants(db: Session, poll: Poll, *, limit: int | None = None) -> list[U
             Ballot.round_number == poll.current_round,
             Ballot.latest,
         )
-        .order_by(Ballot.receipt)
-        .limit(limit)
     )
-    return sorted(found, key=lambda u: (u.display_name.lower(), u.id))
+    if after is not None:
+        query = query.where(Ballot.voter_id > after)
+    people = list(db.scalars(query.order_by(Ballot.voter_id).limit(limit + 1)))
+    more = len(people) > limit
+    people = people[:limit]
+    return BallotPage(True, False, [], people, people[-1].id if more else None)
 
 
 def roll_size(db: Session, poll: Poll) -> int:
@@ -799,11 +833,8 @@ class PollView:
     history: list[Ballot]
     #: The viewer voted in an earlier round but not yet in this one.
     missed_round: bool
+    #: The open objections while the poll runs (who cast them in named polls only).
     objections: list[Objection]
-    #: Named polls, once the count is visible: every counted ballot with its voter.
-    ballots: list[Ballot]
-    #: Anonymous polls, once closed: who took part (never how).
-    participants: list[User]
     can_vote: bool
     #: Why the viewer may not vote (None when they may, or when nobody may any more).
     cannot_vote: str | None
@@ -840,7 +871,8 @@ def view(db: Session, poll: Poll, viewer: User | None, now: datetime) -> PollVie
             except PermissionDenied as exc:
                 cannot_vote = exc.message
     named = policy.ballots == Secrecy.named
-    listed = objections(db, poll, limit=LIST_LIMIT + 1)
+    # Once closed, the ballots page lists every reason: the view stays as cheap as the tally.
+    listed = objections(db, poll, limit=LIST_LIMIT + 1) if open_now else []
     return PollView(
         poll=poll,
         policy=policy,
@@ -860,9 +892,6 @@ def view(db: Session, poll: Poll, viewer: User | None, now: datetime) -> PollVie
             Objection(b.id, b.reason, b.voter if named else None, b.cast_at, b.ruling)
             for b in listed[:LIST_LIMIT]
         ],
-        # The first LIST_LIMIT; the tally says how many there are in all.
-        ballots=counted_ballots(db, poll, limit=LIST_LIMIT) if named and tally is not None else [],
-        participants=participants(db, poll, limit=LIST_LIMIT) if not named and not open_now else [],
         can_vote=open_now and viewer is not None and cannot_vote is None,
         cannot_vote=cannot_vote,
         can_moderate=community_permissions.is_moderator(viewer, membership),

@@ -342,10 +342,6 @@ class Results:
     groups: list[GroupRow]
     figures: list[tuple[str, str]]
     decided: str
-    #: Counted ballots of a named poll beyond the ones listed (the page lists the first few).
-    more_ballots: int
-    #: Anonymous polls: people who took part beyond the ones listed.
-    more_participants: int
     export_json: str | None
     export_csv: str | None
 
@@ -415,8 +411,6 @@ def results(view: service.PollView) -> Results | None:
         groups=groups,
         figures=figures,
         decided=decided_by(tally),
-        more_ballots=max(0, tally.participants - len(view.ballots)) if view.named else 0,
-        more_participants=0 if view.named else max(0, tally.participants - len(view.participants)),
         export_json=f"{API_PREFIX}/polls/{poll.id}/export" if exported else None,
         export_csv=f"{API_PREFIX}/polls/{poll.id}/export.csv" if exported else None,
     )

@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.guidelines import service as guidelines_service
 from app.polls import service as polls_service
 from app.proposals import exhibits as exhibits_service
 from app.proposals import permissions as perms
@@ -178,7 +179,12 @@ def create_proposal(
         target_clause=body.target_clause,
     )
     proposal = service.create_proposal(
-        db, actor=user, community=community, values=values, now=utcnow()
+        db,
+        actor=user,
+        community=community,
+        values=values,
+        now=utcnow(),
+        clause_numbers=guidelines_service.clause_numbers(db, community),
     )
     return proposal_out(request, db, proposal)
 

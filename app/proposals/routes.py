@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from app.accounts.models import User
 from app.communities import service as communities_service
-from app.communities.models import Category, Community
+from app.communities.models import Category, Community, Membership
 from app.db import utcnow
 from app.discussion import views as discussion_views
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.guidelines import service as guidelines_service
 from app.polls import service as polls_service
 from app.polls import views as polls_views
 from app.proposals import exhibits as exhibits_service
@@ -112,6 +113,7 @@ class ProposalForm(BaseModel):
     category: str = ""
     tags: str = ""
     kind: str = "new"
+    target_clause: str = ""
     message: str = ""
     base_revision: str = ""
 
@@ -124,6 +126,7 @@ class ProposalForm(BaseModel):
             category=self.category,
             tags=service.parse_tags(self.tags),
             kind=self.kind or "new",
+            target_clause=self.target_clause,
         )
 
 
@@ -153,6 +156,8 @@ def _form_page(
             "errors": errors,
             "message": message,
             "stale_diff": stale_diff,
+            # Amend and repeal proposals target a clause in force.
+            "clauses": [] if proposal else guidelines_service.current_clauses(db, community),
             # During a poll a saved text amends it: the form says what that does.
             "amendment": polls_views.amendment(db, proposal, utcnow()) if proposal else None,
         },
@@ -162,9 +167,36 @@ def _form_page(
 
 @router.get("/c/{slug}/proposals/new", name="new_proposal")
 def new_form(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Response:
+    """The form, empty or filled from the address: a clause's "propose an amendment" link (and
+    the form's own "start from this clause" button) fill in the clause's text."""
     community = communities_service.get_community(db, slug)
     perms.ensure_member(user, communities_service.membership_of(db, community, user))
-    return _form_page(request, db, community, values={"kind": "new"}, errors={})
+    fields = ProposalForm.model_fields
+    values = {name: request.query_params.get(name, "") for name in fields}
+    values["kind"] = values["kind"] if values["kind"] in ("amend", "repeal") else "new"
+    target = next(
+        (
+            c
+            for c in guidelines_service.current_clauses(db, community)
+            if c.number == values["target_clause"]
+        ),
+        None,
+    )
+    if target is not None and values["kind"] != "new":
+        values["norm_text"] = (
+            target.version.text
+            if values["kind"] == "amend"
+            else f"Clause {target.number} (“{target.clause.title}”) is repealed."
+        )
+        values["title"] = (
+            values["title"]
+            or f"{values['kind'].capitalize()} {target.number}: {target.clause.title}"[:140]
+        )
+        category = target.clause.section.category_id
+        values["category"] = values["category"] or next(
+            (c.slug for c in communities_service.categories(db, community) if c.id == category), ""
+        )
+    return _form_page(request, db, community, values=values, errors={})
 
 
 @router.post("/c/{slug}/proposals/new")
@@ -174,7 +206,12 @@ def create(
     community = communities_service.get_community(db, slug)
     try:
         proposal = service.create_proposal(
-            db, actor=user, community=community, values=form.draft(), now=utcnow()
+            db,
+            actor=user,
+            community=community,
+            values=form.draft(),
+            now=utcnow(),
+            clause_numbers=guidelines_service.clause_numbers(db, community),
         )
     except ValidationFailed as exc:
         return _form_page(
@@ -228,6 +265,28 @@ def _proposal_context(db: SessionDep, proposal: Proposal, user: User | None) -> 
         "stances": list(ExhibitStance),
         "exhibit_values": {"work": "", "stance": "", "note": ""},
         "exhibit_errors": {},
+        **_guideline_context(db, proposal, user, membership),
+    }
+
+
+def _guideline_context(
+    db: SessionDep, proposal: Proposal, user: User | None, membership: Membership | None
+) -> dict[str, object]:
+    """The proposal's place in the guidelines: the clause it changes, the clause it made, and
+    who may still sign its ratification."""
+    ratified = proposal.state == ProposalState.ratified
+    capacity = guidelines_service.capacity_of(user, membership, proposal.community)
+    signed = missing = None
+    if proposal.state == ProposalState.passed:
+        poll = polls_service.current_poll(db, proposal)
+        signed = guidelines_service.signatures(db, proposal, poll) if poll else []
+        missing = guidelines_service.missing_signatures(proposal.community, signed)
+    return {
+        "clause_change": None if ratified else guidelines_service.proposed_change(db, proposal),
+        "made": guidelines_service.made_by(db, proposal) if ratified else None,
+        "ratify_capacity": capacity if signed is not None else None,
+        "signed": signed or [],
+        "missing_signatures": missing or [],
     }
 
 

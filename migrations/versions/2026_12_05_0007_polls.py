@@ -168,10 +168,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ballots")),
         sa.UniqueConstraint("poll_id", "receipt", name=op.f("uq_ballots_poll_id_receipt")),
     )
+    # Pages of a round's counted ballots, and of its objections, in the order they were cast.
+    # The conditions match how queries spell them on each database, so the planner uses them.
     op.create_index(
-        op.f("ix_ballots_poll_id_round_number_latest"),
+        "ix_ballots_counted",
         "ballots",
-        ["poll_id", "round_number", "latest"],
+        ["poll_id", "round_number", "id"],
+        sqlite_where=sa.text("latest = 1"),
+        postgresql_where=sa.text("latest"),
+    )
+    op.create_index(
+        "ix_ballots_objections",
+        "ballots",
+        ["poll_id", "round_number", "id"],
+        sqlite_where=sa.text("latest = 1 AND position = 'object'"),
+        postgresql_where=sa.text("latest AND position = 'object'"),
     )
     op.create_index(op.f("ix_ballots_voter_id"), "ballots", ["voter_id"])
     # One counted ballot per voter per round: a partial unique index on both databases.

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from app import demo
 from app.communities import service as communities_service
 from app.db import utcnow
+from app.guidelines import service as guidelines_service
 from app.polls import service as polls_service
 from app.polls.models import Outcome, Poll
 from app.proposals.models import Proposal, ProposalState
@@ -22,6 +23,7 @@ def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
         ProposalState.deliberation,
         ProposalState.voting,
         ProposalState.passed,
+        ProposalState.ratified,
         ProposalState.withdrawn,
     }
     polls = {p.proposal.title: p for p in db.scalars(select(Poll))}
@@ -32,6 +34,14 @@ def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
     assert closed.outcome == Outcome.passed
     assert closed.current_round == 2
     assert polls_service.verify(polls_service.export(db, closed)).matches
+    doc = guidelines_service.document(db, miku)
+    assert doc.latest >= 2
+    made = guidelines_service.made_by(db, closed.proposal)
+    assert made is not None
+    assert made.clause.number in [c.number for c in doc.clauses]
+    assert "licence" in made.text
+    credited = {c.credit.value for c in guidelines_service.credits(db, made)}
+    assert credited >= {"proposer", "objector", "ratifier"}
 
     remix = db.scalar(select(Work).where(Work.title == "Rooftop remix (music video)"))
     assert remix is not None

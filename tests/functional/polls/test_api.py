@@ -391,7 +391,14 @@ def test_a_moderator_closes_early_and_the_results_show(client, db, forum, poll, 
     assert tally["sentence"].startswith("Passed:")
     assert results["message"] == tally["sentence"]
     # Named polls list every counted ballot with its voter once the count is visible.
-    ballots = client.get(url).json()["ballots"]
+    page = client.get(f"{url}/ballots?limit=3").json()
+    assert (page["visible"], page["named"]) == (True, True)
+    rest = client.get(f"{url}/ballots?limit=3&cursor={page['next_cursor']}").json()
+    assert rest["next_cursor"] is None
+    ballots = page["items"] + rest["items"]
+    assert [b["cast_at"] for b in ballots] == sorted(b["cast_at"] for b in ballots)
+    objections = client.get(f"{url}/ballots?position=concern").json()["items"]
+    assert [b["voter"] for b in objections] == ["fan_meiko"]
     assert {(b["voter"], b["position"]) for b in ballots} == {
         ("author_kaito", "consent"),
         ("fan_luka", "consent"),

@@ -418,9 +418,11 @@ def test_the_results_page_draws_the_frozen_tally(client, db, town: Town):
     assert (
         '<th scope="row"><span class="swatch position-consent" aria-hidden="true"></span>' in html
     )
-    # Named poll: every counted ballot, with its voter and reason.
-    assert "Miku Fan" in html
-    assert "Shorter, please." in html
+    # Named poll: every counted ballot, with its voter and reason, on the ballots page.
+    assert poll_url(town, poll, "/ballots") in html
+    ballots = client.get(poll_url(town, poll, "/ballots")).text
+    assert "Miku Fan" in ballots
+    assert "Shorter, please." in ballots
     assert f"/api/v1/polls/{poll.id}/export" in html
     assert f"/api/v1/polls/{poll.id}/export.csv" in html
     assert "How this poll is counted" in html
@@ -470,6 +472,8 @@ def pages(client: TestClient, town: Town, poll: Poll) -> dict[str, str]:
     urls = [
         town.url(),
         poll_url(town, poll),
+        poll_url(town, poll, "/ballots"),
+        poll_url(town, poll, "/ballots?position=object"),
         "/c/vocaloid/proposals",
         "/c/vocaloid/proposals?state=voting&sort=active",
         "/c/vocaloid",
@@ -510,8 +514,8 @@ def test_while_results_are_hidden_no_page_reveals_a_count(client, db, town: Town
     as_user(client, None)
     html = client.get(poll_url(town, poll)).text
     assert "took part" in html
-    assert "A quiet concern." in html
     assert "Rejected: 1 objection stayed open" in html
+    assert "A quiet concern." in client.get(poll_url(town, poll, "/ballots")).text
 
 
 def test_anonymous_polls_never_show_who_cast_which_ballot(client, db, town: Town):
@@ -529,8 +533,8 @@ def test_anonymous_polls_never_show_who_cast_which_ballot(client, db, town: Town
     service.close_early(db, actor=town.moderator, poll=poll, now=utcnow())
     for viewer in (None, town.moderator):
         as_user(client, viewer)
-        html = client.get(poll_url(town, poll)).text
-        assert "Who took part" in html
+        assert "Who took part" in client.get(poll_url(town, poll)).text
+        html = client.get(poll_url(town, poll, "/ballots")).text
         participants = re.search(r'<ul class="people participant-list">(.*?)</ul>', html, re.S)
         assert participants is not None
         assert "Rin Fan" in participants.group(1)
