@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import migrate
 from app.db import SessionFactory, create_db_engine, make_session_factory, utcnow
 from app.main import create_app
-from app.polls import sweeper
+from app.polls import service, sweeper
 from app.polls.models import Outcome, Poll
+from app.proposals.models import EventKind, ProposalEvent
 from tests.conftest import make_settings
 from tests.support.loops import run as run_on_own_loop
 from tests.support.polls import seed_poll
@@ -99,4 +102,50 @@ def test_nothing_due_takes_no_write_session(make_database_url):
 
     assert sweeper.sweep_once(factory) == 0
     assert asked == [False]
+    engine.dispose()
+
+
+def test_sweeps_running_at_once_close_each_poll_once(make_database_url):
+    """Several processes (here threads with sessions of their own) sweep at the same moment:
+    every due poll ends closed, with one closing event and one frozen tally."""
+    url = make_database_url("sweep-race")
+    migrate.upgrade(url)
+    due = [
+        seed_poll(url, voters=2, opened_at=utcnow() - timedelta(days=8), positions=("consent",))
+        for _ in range(6)
+    ]
+    engine = create_db_engine(url)
+    factory = make_session_factory(engine)
+    start = threading.Barrier(4)
+    closed: list[int] = []
+    failures: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            start.wait()
+            with factory(True) as db:
+                closed.append(service.sweep(db, utcnow()))
+                db.commit()
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            failures.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(closed) == len(due)
+    with Session(engine) as db:
+        for seeded in due:
+            poll = db.get(Poll, seeded.poll_id)
+            assert poll is not None
+            assert poll.tally is not None
+            events = db.scalars(
+                select(ProposalEvent.id).where(
+                    ProposalEvent.proposal_id == seeded.proposal_id,
+                    ProposalEvent.kind == EventKind.poll_closed,
+                )
+            ).all()
+            assert len(events) == 1
     engine.dispose()
