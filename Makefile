@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls clean
+.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls bench-guidelines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,13 @@ bench-polls: $(VENV)/.installed-dev
 	status=0; \
 	$(BIN)/python -m bench.polls --db sqlite || status=1; \
 	$(BIN)/python -m bench.polls --db postgresql || status=1; \
+	exit $$status
+
+## bench-guidelines: the guidelines at 200 clauses after 10 vs 2,000 versions (both databases run, either may fail it)
+bench-guidelines: $(VENV)/.installed-dev
+	status=0; \
+	$(BIN)/python -m bench.guidelines --db sqlite || status=1; \
+	$(BIN)/python -m bench.guidelines --db postgresql || status=1; \
 	exit $$status
 
 clean:

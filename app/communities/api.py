@@ -29,6 +29,7 @@ from app.polls import service as polls_service
 from app.polls.schemas import PolicyIn, PolicyOut
 from app.web.api import COMMON_ERRORS, Cursor, Limit, decode_cursor, error_responses, next_cursor
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.urls import url_for
 
 router = APIRouter(tags=["communities"], responses=COMMON_ERRORS)
 
@@ -58,7 +59,7 @@ def community_out(
         flag_hide_threshold=community.flag_hide_threshold,
         ratification_requires_rights_holder=community.ratification_requires_rights_holder,
         categories=[category_out(c) for c in categories],
-        url=str(request.url_for("community", slug=community.slug)),
+        url=url_for(request, "community", slug=community.slug),
     )
 
 

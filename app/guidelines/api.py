@@ -48,6 +48,7 @@ from app.web.api import (
 )
 from app.web.conditional import conditional
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.urls import url_for
 
 router = APIRouter(tags=["guidelines"], responses=COMMON_ERRORS)
 READ_ERRORS = {**error_responses(404), 304: {"description": "Not modified (ETag matched)"}}
@@ -77,13 +78,14 @@ def version_out(request: Request, version: DocumentVersion, slug: str) -> Versio
         summary=version.summary,
         proposal=version.proposal_id,
         published_by=version.published_by.username if version.published_by else None,
-        url=str(request.url_for("guidelines", slug=slug)) + f"?version={version.number}",
+        url=url_for(request, "guidelines", slug=slug) + f"?version={version.number}",
     )
 
 
 def clause_url(request: Request, slug: str, version: ClauseVersion) -> str:
     return str(
-        request.url_for(
+        url_for(
+            request,
             "clause_version",
             slug=slug,
             number=version.clause.number,
@@ -230,7 +232,7 @@ def _history_out(request: Request, db: Session, slug: str, number: str) -> Claus
                 provenance=ProvenanceOut(
                     proposal=v.proposal_id,
                     proposal_url=str(
-                        request.url_for("proposal", slug=slug, proposal_id=str(v.proposal_id))
+                        url_for(request, "proposal", slug=slug, proposal_id=str(v.proposal_id))
                     )
                     if v.proposal_id
                     else None,

@@ -27,6 +27,7 @@ from app.web.conditional import conditional
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import after_action, refusal_message, safe_next, see_other
 from app.web.templating import render
+from app.web.urls import url_for
 
 router = APIRouter(tags=["guidelines"])
 
@@ -140,12 +141,12 @@ def markdown(request: Request, db: SessionDep, slug: str) -> Response:
 def feed(request: Request, db: SessionDep, slug: str) -> Response:
     community = communities_service.get_community(db, slug)
     changes = service.versions(db, community, limit=formats.FEED_ENTRIES)
-    page = str(request.url_for("guidelines", slug=slug))
+    page = url_for(request, "guidelines", slug=slug)
     body = formats.atom_feed(
         community,
         changes,
         page_url=page,
-        feed_url=str(request.url_for("guidelines_feed", slug=slug)),
+        feed_url=url_for(request, "guidelines_feed", slug=slug),
         version_url=page + "?version={number}",
     )
     return conditional(
@@ -277,7 +278,7 @@ async def set_tags(
     tags = [str(t) for t in form.getlist("tags")]
     community = communities_service.get_community(db, slug)
     clause = service.get_clause(db, community, number)
-    url = str(request.url_for("clause", slug=slug, number=clause.number))
+    url = url_for(request, "clause", slug=slug, number=clause.number)
     return after_action(
         request,
         url,
@@ -323,7 +324,7 @@ def import_rules(
         return _import_page(request, community, {"markdown": markdown}, exc.fields, exc.message)
     return see_other(
         request,
-        str(request.url_for("guidelines", slug=slug)),
+        url_for(request, "guidelines", slug=slug),
         message=f"Published version {version.number}: {version.summary}",
     )
 
@@ -360,7 +361,7 @@ def queue_page(request: Request, db: SessionDep, user: CurrentUser, slug: str) -
 
 
 def _proposal_url(request: Request, slug: str, proposal_id: int) -> str:
-    return str(request.url_for("proposal", slug=slug, proposal_id=str(proposal_id)))
+    return url_for(request, "proposal", slug=slug, proposal_id=str(proposal_id))
 
 
 @router.post("/c/{slug}/proposals/{proposal_id}/ratify", name="ratify_proposal")

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from markupsafe import Markup
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, raiseload
 
 from app.accounts.models import User
 from app.communities import permissions as community_permissions
@@ -182,9 +182,19 @@ def version_as_of(db: Session, community: Community, day: date) -> DocumentVersi
 
 
 def _in_force(community: Community, number: int | None) -> Select[ClauseVersion]:
-    """Clause versions in force at document version `number` (None: now)."""
-    query = select(ClauseVersion).where(
-        ClauseVersion.community_id == community.id, ClauseVersion.change != Change.repealed
+    """Clause versions in force at document version `number` (None: now).
+
+    Only the text is loaded: the provenance (proposal, tally, objections) weighs more than the
+    clause itself and grows with the history behind it; the clause's own pages load it.
+    """
+    query = (
+        select(ClauseVersion)
+        .options(
+            raiseload(ClauseVersion.proposal),
+            defer(ClauseVersion.tally, raiseload=True),
+            defer(ClauseVersion.objections, raiseload=True),
+        )
+        .where(ClauseVersion.community_id == community.id, ClauseVersion.change != Change.repealed)
     )
     if number is None:
         return query.where(ClauseVersion.to_version.is_(None))

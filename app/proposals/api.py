@@ -42,6 +42,7 @@ from app.proposals.schemas import (
 )
 from app.web.api import COMMON_ERRORS, MAX_ID, ErrorResponse, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.urls import url_for
 
 router = APIRouter(tags=["proposals"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -65,7 +66,7 @@ NO_LOCK_REASON = LockBody()
 
 def proposal_url(request: Request, proposal: Proposal) -> str:
     return str(
-        request.url_for("proposal", slug=proposal.community.slug, proposal_id=str(proposal.id))
+        url_for(request, "proposal", slug=proposal.community.slug, proposal_id=str(proposal.id))
     )
 
 
@@ -453,7 +454,7 @@ def exhibit_out(request: Request, exhibit: Exhibit) -> ExhibitOut:
             creator_name=work.creator_name,
             medium=work.medium,
             url=work.url,
-            page_url=str(request.url_for("work", slug=work.community.slug, work_id=str(work.id))),
+            page_url=url_for(request, "work", slug=work.community.slug, work_id=str(work.id)),
         ),
         stance=exhibit.stance,
         note=exhibit.note,

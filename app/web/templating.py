@@ -22,6 +22,7 @@ from app.markdown import render_markdown
 from app.web import flash
 from app.web.auth import current_auth
 from app.web.csrf import token_for
+from app.web.urls import path_for
 
 TEMPLATES = PROJECT_ROOT / "templates"
 STATIC = PROJECT_ROOT / "static"
@@ -40,8 +41,7 @@ def _static_url(path: str) -> str:
 
 @pass_context
 def _url_for(context: Context, name: str, /, **params: Any) -> str:
-    request: Request = context["request"]
-    return str(request.url_for(name, **{k: str(v) for k, v in params.items()}).path)
+    return path_for(context["request"], name, **params)
 
 
 @pass_context

@@ -16,6 +16,7 @@ from app.communities.models import Community
 from app.db import utcnow
 from app.web.api import COMMON_ERRORS, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.urls import url_for
 from app.works import images, service
 from app.works.models import Work, WorkImage
 from app.works.schemas import (
@@ -42,8 +43,8 @@ def _preview_urls(request: Request, work: Work, preview: WorkImage | None) -> di
     ids = {"slug": work.community.slug, "work_id": str(work.id)}
     version = f"?v={preview.digest}"
     return {
-        "preview_url": str(request.url_for("work_preview", **ids)) + version,
-        "thumbnail_url": str(request.url_for("work_preview_thumb", **ids)) + version,
+        "preview_url": url_for(request, "work_preview", **ids) + version,
+        "thumbnail_url": url_for(request, "work_preview_thumb", **ids) + version,
     }
 
 
@@ -74,7 +75,7 @@ def work_out(
         state=work.hidden_state,
         removed_reason=work.hidden_reason if work.is_removed else None,
         url=work.url if shown else "",
-        page_url=str(request.url_for("work", slug=work.community.slug, work_id=str(work.id))),
+        page_url=url_for(request, "work", slug=work.community.slug, work_id=str(work.id)),
         title=work.title,
         creator_name=work.creator_name,
         creator_username=work.creator_user.username if work.creator_user else None,
