@@ -176,6 +176,31 @@ def sweep() -> None:
     click.echo(f"Closed {closed} poll{'' if closed == 1 else 's'}.")
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Do what is waiting, then stop (for cron or tests).")
+def worker(once: bool) -> None:
+    """Send the outbox and do the other background deliveries; several may run at once."""
+    import time
+
+    from app import worker as jobs
+    from app.db import make_session_factory
+
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    try:
+        while True:
+            done = jobs.work_once(factory, settings)
+            if once:
+                click.echo(f"Delivered {done}.")
+                return
+            time.sleep(settings.worker_interval_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
 class UnreadableExport(click.ClickException):
     """A file that is not a poll export: exit code 2, apart from a mismatch's 1."""
 

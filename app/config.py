@@ -58,6 +58,26 @@ class Settings(BaseSettings):
     # that run `normsforum sweep` from cron instead.
     sweep_interval_seconds: float = Field(default=60.0, ge=0)
 
+    # Mail: sent by SMTP when a host is set, else written to the log (and the admins' outbox
+    # page). `smtp_security` is starttls (port 587), ssl (port 465) or none (a local relay).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_from: str = "Norms Forum <noreply@localhost>"
+    # The worker (mail and other deliveries) runs as `normsforum worker`; in development the
+    # app runs it too, unless this says otherwise. It looks for work this often.
+    worker_in_process: bool | None = None
+    worker_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def runs_worker(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.environment == "development"
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, value: str) -> str:

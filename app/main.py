@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
+from app import jobs, worker
 from app.accounts import api as accounts_api
 from app.accounts import passwords
 from app.accounts import routes as accounts_routes
@@ -22,8 +23,11 @@ from app.discussion import api as discussion_api
 from app.discussion import routes as discussion_routes
 from app.guidelines import api as guidelines_api
 from app.guidelines import routes as guidelines_routes
+from app.mail import routes as mail_routes
 from app.moderation import api as moderation_api
 from app.moderation import routes as moderation_routes
+from app.notifications import api as notifications_api
+from app.notifications import routes as notifications_routes
 from app.polls import api as polls_api
 from app.polls import routes as polls_routes
 from app.polls import sweeper
@@ -85,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         moderation_routes.router,
         polls_routes.router,
         guidelines_routes.router,
+        mail_routes.router,
+        notifications_routes.router,
     ):
         app.include_router(router, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
@@ -96,28 +102,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(moderation_api.router)
     api.include_router(polls_api.router)
     api.include_router(guidelines_api.router)
+    api.include_router(notifications_api.router)
     app.include_router(api)
     return app
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs the poll sweep in the background while the app serves, when the settings ask."""
-    interval = app.state.settings.sweep_interval_seconds
-    if interval <= 0:
-        yield
-        return
+    """Runs the background jobs the settings ask for while the app serves: the poll sweep,
+    and in development the worker."""
+    settings: Settings = app.state.settings
     stop = asyncio.Event()
-    # Looked up on every turn, as the request middleware does: tests swap it on a live app.
-    task = asyncio.create_task(
-        sweeper.sweep_forever(lambda: app.state.session_factory, interval, stop)
-    )
+    tasks = []
+    if settings.sweep_interval_seconds > 0:
+        # Looked up on every turn, as the request middleware does: tests swap it on a live app.
+        tasks.append(
+            asyncio.create_task(
+                sweeper.sweep_forever(
+                    lambda: app.state.session_factory, settings.sweep_interval_seconds, stop
+                )
+            )
+        )
+    if settings.runs_worker:
+        tasks.append(
+            asyncio.create_task(
+                jobs.every(
+                    settings.worker_interval_seconds,
+                    stop,
+                    lambda: worker.work_once(app.state.session_factory, settings),
+                    "The worker",
+                )
+            )
+        )
     try:
         yield
     finally:
-        # A sweep under way finishes its transaction before the process exits.
+        # A job under way finishes its transaction before the process exits.
         stop.set()
-        await task
+        for task in tasks:
+            await task
 
 
 health_router = APIRouter(tags=["operations"])

@@ -13,6 +13,7 @@ from app.guidelines.models import (
     Ratification,
     Section,
 )
+from app.mail.models import OutboxMail
 from app.moderation.models import Flag
 from app.polls.models import Ballot, ObjectionRuling, PolicyChange, Poll, PollRound, Voter
 from app.proposals.models import (
@@ -46,6 +47,7 @@ __all__ = [
     "Follow",
     "Membership",
     "ObjectionRuling",
+    "OutboxMail",
     "PolicyChange",
     "Poll",
     "PollRound",

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import datetime
 
-from anyio import to_thread
-
+from app import jobs
 from app.db import SessionFactory, utcnow
 from app.polls import service
 
@@ -44,13 +42,10 @@ async def sweep_forever(
 ) -> None:
     """Sweep now and every `interval` seconds until `stop` is set; failures are logged, and
     the next turn tries again."""
-    while not stop.is_set():
-        try:
-            closed = await to_thread.run_sync(sweep_once, session_factory())
-        except Exception:  # the loop must outlive a database that is briefly away
-            log.exception("The poll sweep failed; it runs again in %s seconds.", interval)
-        else:
-            if closed:
-                log.info("Closed %d poll(s) past their closing time.", closed)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    def turn() -> None:
+        closed = sweep_once(session_factory())
+        if closed:
+            log.info("Closed %d poll(s) past their closing time.", closed)
+
+    await jobs.every(interval, stop, turn, "The poll sweep")
