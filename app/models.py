@@ -15,6 +15,7 @@ from app.guidelines.models import (
 )
 from app.mail.models import OutboxMail
 from app.moderation.models import Flag
+from app.notifications.models import Notification, Preference
 from app.polls.models import Ballot, ObjectionRuling, PolicyChange, Poll, PollRound, Voter
 from app.proposals.models import (
     Exhibit,
@@ -46,11 +47,13 @@ __all__ = [
     "Flag",
     "Follow",
     "Membership",
+    "Notification",
     "ObjectionRuling",
     "OutboxMail",
     "PolicyChange",
     "Poll",
     "PollRound",
+    "Preference",
     "Proposal",
     "ProposalAuthor",
     "ProposalEvent",

@@ -1,0 +1,89 @@
+"""Tables of notifications: what each member is told, and how they want to hear it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.db import Base, UTCDateTime, created_at, intpk, str_enum
+
+
+class Kind(enum.StrEnum):
+    reply = "reply"
+    proposal_state = "proposal_state"
+    poll_opened = "poll_opened"
+    poll_closing = "poll_closing"
+    objection = "objection"
+    new_round = "new_round"
+    guidelines = "guidelines"
+    moderation = "moderation"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    Kind.reply: "Replies to my comments",
+    Kind.proposal_state: "Changes of state of proposals I follow",
+    Kind.poll_opened: "Polls opening on proposals I follow",
+    Kind.poll_closing: "Polls closing within a day that I have not voted in",
+    Kind.objection: "Objections to my proposals",
+    Kind.new_round: "New rounds of polls I voted in",
+    Kind.guidelines: "New versions of my communities' guidelines",
+    Kind.moderation: "Moderators' actions on what I wrote",
+}
+
+
+class Delivery(enum.StrEnum):
+    in_app = "in_app"
+    email = "email"
+    digest = "digest"
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # A member's list, newest first, and their unread count.
+        Index(None, "user_id", "id"),
+        Index(None, "user_id", "read_at"),
+        # The worker's question: what still has to be mailed.
+        Index(None, "mailed_at", "id"),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[Kind] = mapped_column(str_enum(Kind))
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE")
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: One sentence, written when the event happened ("Rin replied to your comment on ...").
+    text: Mapped[str] = mapped_column(String(300))
+    #: Where it leads, a path on this site.
+    url: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[created_at]
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set once mailed at once or in a digest (or when mail does not apply), so never twice.
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+
+
+class Preference(Base):
+    """How a member hears of notifications; a row per kind they mailed themselves out of."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.in_app)
+    #: Kinds never mailed (comma-separated), set by one-click unsubscribe links.
+    muted_kinds: Mapped[str] = mapped_column(String(300), default="")
+    #: When the last daily digest went out.
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
