@@ -33,23 +33,10 @@ from app.polls.policy import (
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal, ProposalState
 from app.web.api import API_PREFIX
+from app.web.templating import relative
 
 #: The pages a poll form may come back to after it posts.
 PAGES = ("proposal", "poll")
-
-
-def relative(now: datetime, when: datetime) -> str:
-    """`when` from `now` in words: "in 3 days", "5 hours ago"."""
-    seconds = int((when - now).total_seconds())
-    span = abs(seconds)
-    if span < 60:
-        return "in a moment" if seconds > 0 else "just now"
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if span >= size:
-            n = span // size
-            words = f"{n} {unit}{'s' if n != 1 else ''}"
-            return f"in {words}" if seconds > 0 else f"{words} ago"
-    return ""  # pragma: no cover - every span of a minute or more has a unit
 
 
 # --- Forms --------------------------------------------------------------------------------

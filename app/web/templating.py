@@ -60,12 +60,12 @@ def _date(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
 
 
-def _ago(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    seconds = int((utcnow() - value).total_seconds())
-    if seconds < 60:
-        return "just now"
+def relative(now: datetime, when: datetime) -> str:
+    """`when` seen from `now` in words: "3 days ago", "in 5 hours", "just now"."""
+    seconds = int((when - now).total_seconds())
+    span = abs(seconds)
+    if span < 60:
+        return "in a moment" if seconds > 0 else "just now"
     for size, unit in (
         (86400 * 365, "year"),
         (86400 * 30, "month"),
@@ -73,10 +73,15 @@ def _ago(value: datetime | None) -> str:
         (3600, "hour"),
         (60, "minute"),
     ):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+        if span >= size:
+            n = span // size
+            words = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {words}" if seconds > 0 else f"{words} ago"
     return ""
+
+
+def _ago(value: datetime | None) -> str:
+    return relative(utcnow(), value) if value is not None else ""
 
 
 def _time_tag(value: datetime | None) -> Markup:
