@@ -15,8 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+# Dev tools, and the OpenID provider the sign-in tests run on loopback (skipped without Node).
+$(VENV)/.installed-dev: pyproject.toml tests/oidc/package-lock.json $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
+	if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
 	touch $@
 
 ## run: install, migrate the SQLite database, seed the demo on first start, serve on http://$(HOST):$(PORT)

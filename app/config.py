@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Used only in development and tests; `check_for_serving` refuses it anywhere else.
@@ -17,6 +17,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(Exception):
     """Settings that must not be served, with a message for the operator."""
+
+
+class OIDCProvider(BaseModel):
+    """One OpenID Connect provider people may sign in with (an entry of `oidc_providers`)."""
+
+    #: In addresses (`/auth/oidc/<name>/...`) and the provider's redirect URI; keep it stable.
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    #: On the button: "Sign in with <display_name>".
+    display_name: str = Field(min_length=1, max_length=64)
+    #: The issuer URL; its `/.well-known/openid-configuration` must name the same issuer.
+    issuer: str = Field(pattern=r"^https?://[^?#\s]+$")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+
+    @property
+    def metadata_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 class Settings(BaseSettings):
@@ -71,6 +88,36 @@ class Settings(BaseSettings):
     # app runs it too, unless this says otherwise. It looks for work this often.
     worker_in_process: bool | None = None
     worker_interval_seconds: float = Field(default=5.0, gt=0)
+    # Members who chose a daily digest get it from this hour (UTC) on, once a day.
+    notification_digest_hour: int = Field(default=8, ge=0, le=23)
+
+    # New accounts, for their first `new_account_hours` (0: no limits), post at most this
+    # many comments and proposals an hour, and no links in comments unless allowed here.
+    new_account_hours: int = Field(default=24, ge=0)
+    new_account_comments_per_hour: int = Field(default=10, ge=1)
+    new_account_proposals_per_hour: int = Field(default=3, ge=1)
+    new_account_links: bool = False
+
+    # Sign-in with OpenID Connect: a JSON list of providers, each with name, display_name,
+    # issuer, client_id and client_secret. Each provider's redirect URI is
+    # `<base_url>/auth/oidc/<name>/callback`.
+    oidc_providers: list[OIDCProvider] = Field(default_factory=list)
+
+    # Links mailed to prove an address or reset a password: how long they work, and how many
+    # such mails one account or address may be sent per hour (a reset request for an address
+    # counts whether or not an account has it); resets requested per network per hour.
+    email_verification_hours: int = Field(default=48, ge=1)
+    password_reset_minutes: int = Field(default=60, ge=5)
+    account_mails_per_hour: int = Field(default=3, ge=1)
+    password_resets_per_ip: int = Field(default=20, ge=1)
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _unique_provider_names(cls, value: list[OIDCProvider]) -> list[OIDCProvider]:
+        names = [provider.name for provider in value]
+        if len(set(names)) != len(names):
+            raise ValueError("each OpenID Connect provider needs a name of its own")
+        return value
 
     @property
     def runs_worker(self) -> bool:

@@ -637,7 +637,9 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
             password=DEMO_PASSWORD,
             display_name=display_name,
             is_admin=username == "admin",
-            now=now,
+            # Older than the communities they founded and joined, and past a new account's
+            # first-day limits (no links in comments) the moment the demo starts.
+            now=now - timedelta(days=90),
         )
     admin = users["admin"]
     # Founded two months ago, so that members were on the roll of the demo polls.

@@ -1,7 +1,15 @@
 """Imports every domain's tables, so that the metadata Alembic compares against is complete."""
 
-from app.accounts.models import AccessToken, User, UserSession
-from app.communities.models import Category, Community, Membership, RoleChange
+from app.accounts.models import AccessToken, EmailToken, Identity, User, UserSession
+from app.communities.models import (
+    Category,
+    Community,
+    Membership,
+    MemberWarning,
+    ModerationLogEntry,
+    RoleChange,
+    Suspension,
+)
 from app.db import Base
 from app.discussion.models import Comment, CommentAnchor, CommentVersion, ThreadStats
 from app.guidelines.models import (
@@ -14,7 +22,7 @@ from app.guidelines.models import (
     Section,
 )
 from app.mail.models import OutboxMail
-from app.moderation.models import Flag
+from app.moderation.models import Appeal, Flag
 from app.notifications.models import Notification, Preference
 from app.polls.models import Ballot, ObjectionRuling, PolicyChange, Poll, PollRound, Voter
 from app.proposals.models import (
@@ -31,6 +39,7 @@ from app.works.models import Work, WorkParent
 
 __all__ = [
     "AccessToken",
+    "Appeal",
     "Ballot",
     "Base",
     "Category",
@@ -43,10 +52,14 @@ __all__ = [
     "CommentVersion",
     "Community",
     "DocumentVersion",
+    "EmailToken",
     "Exhibit",
     "Flag",
     "Follow",
+    "Identity",
+    "MemberWarning",
     "Membership",
+    "ModerationLogEntry",
     "Notification",
     "ObjectionRuling",
     "OutboxMail",
@@ -63,6 +76,7 @@ __all__ = [
     "Revision",
     "RoleChange",
     "Section",
+    "Suspension",
     "ThreadStats",
     "User",
     "UserSession",

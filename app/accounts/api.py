@@ -1,20 +1,46 @@
-"""JSON API of accounts: who am I."""
+"""JSON API of accounts: who am I, my linked provider accounts, my address's confirmation.
+
+Signing in with a provider, resetting a password and confirming an address are browser flows
+and have no API of their own.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from app.accounts.schemas import MembershipOfUser, MeOut, UserOut
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from app.accounts import email_links, identities, oidc
+from app.accounts.models import Identity
+from app.accounts.schemas import IdentityOut, MembershipOfUser, MeOut, UserOut, VerificationMailOut
 from app.communities import service as communities_service
-from app.web.api import COMMON_ERRORS
+from app.config import Settings
+from app.db import utcnow
+from app.web.api import COMMON_ERRORS, MAX_ID, error_responses
 from app.web.auth import current_auth
-from app.web.deps import CurrentUser, SessionDep
+from app.web.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS)
 
+IdentityId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _identity_out(identity: Identity, settings: Settings) -> IdentityOut:
+    names = {p.name: p.display_name for p in oidc.configured(settings)}
+    return IdentityOut(
+        id=identity.id,
+        provider=identity.provider,
+        provider_name=names.get(identity.provider, identity.provider),
+        issuer=identity.issuer,
+        email=identity.email,
+        linked_at=identity.created_at,
+        last_used_at=identity.last_used_at,
+    )
+
 
 @router.get("/me", response_model=MeOut, summary="The current user, with memberships and roles")
-def me(request: Request, db: SessionDep, user: CurrentUser) -> MeOut:
+def me(request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser) -> MeOut:
     memberships = [
         MembershipOfUser(
             community=m.community.slug,
@@ -27,6 +53,37 @@ def me(request: Request, db: SessionDep, user: CurrentUser) -> MeOut:
     return MeOut(
         **UserOut.model_validate(user).model_dump(),
         email=user.email,
+        email_verified=user.email_verified,
+        has_password=user.has_password,
         authenticated_by=current_auth(request).via,
         memberships=memberships,
+        identities=[_identity_out(i, settings) for i in identities.list_for(db, actor=user)],
     )
+
+
+@router.delete(
+    "/me/identities/{identity_id}",
+    status_code=204,
+    summary="Unlink a provider account (refused while it is the only way to sign in)",
+    responses=error_responses(404, 409),
+)
+def unlink_identity(
+    db: SessionDep, settings: SettingsDep, user: CurrentUser, identity_id: IdentityId
+) -> Response:
+    configured = [p.name for p in oidc.configured(settings)]
+    identities.unlink(db, actor=user, identity_id=identity_id, configured=configured)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/me/verification-mail",
+    status_code=202,
+    response_model=VerificationMailOut,
+    summary="Mail the link that confirms my address again (rate limited)",
+    responses=error_responses(409),
+)
+def resend_verification(
+    db: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> VerificationMailOut:
+    email_links.resend_verification(db, actor=user, now=utcnow(), settings=settings)
+    return VerificationMailOut(sent_to=user.email)

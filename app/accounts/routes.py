@@ -1,4 +1,5 @@
-"""HTML pages of accounts: register, sign in and out, profile, password, access tokens."""
+"""HTML pages of accounts: register, sign in and out, profile, password, access tokens, email
+verification and password reset (the OpenID Connect pages are in `oidc_routes`)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,31 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from app.accounts import service
+from app.accounts import email_links, identities, oidc, oidc_routes, service
+from app.accounts.email_links import InvalidLink
 from app.communities import service as communities_service
 from app.db import utcnow
-from app.errors import NotAuthenticated, RateLimited, ValidationFailed
+from app.errors import Conflict, NotAuthenticated, RateLimited, ValidationFailed
 from app.web.auth import clear_session_cookie, current_auth, set_session_cookie
 from app.web.deps import ClientIP, CurrentUser, OptionalUser, SessionDep, SettingsDep
-from app.web.responses import safe_next, see_other
+from app.web.responses import after_action, safe_next, see_other
 from app.web.templating import render
 
 router = APIRouter(tags=["accounts"])
+router.include_router(oidc_routes.router)
 
 FormStr = Annotated[str, Form()]
 
 
 @router.get("/register", name="register")
-def register_form(request: Request, user: OptionalUser) -> Response:
+def register_form(request: Request, user: OptionalUser, settings: SettingsDep) -> Response:
     if user is not None:
         return see_other(request, "/profile")
-    return render(request, "accounts/register.html", {"values": {}, "errors": {}})
+    return render(
+        request,
+        "accounts/register.html",
+        {"values": {}, "errors": {}, "providers": oidc.configured(settings)},
+    )
 
 
 @router.post("/register")
@@ -40,6 +47,7 @@ def register(
     password: FormStr = "",
 ) -> Response:
     values = {"username": username, "display_name": display_name, "email": email}
+    providers = oidc.configured(settings)
     try:
         user = service.register(
             db,
@@ -55,14 +63,19 @@ def register(
         return render(
             request,
             "accounts/register.html",
-            {"values": values, "errors": exc.fields, "message": exc.message},
+            {
+                "values": values,
+                "errors": exc.fields,
+                "message": exc.message,
+                "providers": providers,
+            },
             status_code=422,
         )
     except RateLimited as exc:
         response: Response = render(
             request,
             "accounts/register.html",
-            {"values": values, "errors": {}, "message": exc.message},
+            {"values": values, "errors": {}, "message": exc.message, "providers": providers},
             status_code=429,
         )
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -75,17 +88,26 @@ def register(
         user_agent=request.headers.get("user-agent", ""),
     )
     response = see_other(
-        request, "/", message=f"Welcome, {user.display_name}! Your account is ready."
+        request,
+        "/",
+        message=f"Welcome, {user.display_name}! Your account is ready. We sent a link to "
+        f"{user.email} to confirm your address.",
     )
     set_session_cookie(response, token, settings)
     return response
 
 
 @router.get("/login", name="login")
-def login_form(request: Request, user: OptionalUser, next: str = "") -> Response:
+def login_form(
+    request: Request, user: OptionalUser, settings: SettingsDep, next: str = ""
+) -> Response:
     if user is not None:
         return see_other(request, safe_next(next))
-    return render(request, "accounts/login.html", {"values": {}, "next": safe_next(next, "")})
+    return render(
+        request,
+        "accounts/login.html",
+        {"values": {}, "next": safe_next(next, ""), "providers": oidc.configured(settings)},
+    )
 
 
 @router.post("/login")
@@ -99,7 +121,11 @@ def login(
     next: FormStr = "",
 ) -> Response:
     now = utcnow()
-    context = {"values": {"login": login}, "next": safe_next(next, "")}
+    context = {
+        "values": {"login": login},
+        "next": safe_next(next, ""),
+        "providers": oidc.configured(settings),
+    }
     try:
         user = service.authenticate(
             db, login=login, password=password, client_ip=ip, now=now, settings=settings
@@ -142,9 +168,20 @@ def _profile_page(
     status_code: int = 200,
     **context: object,
 ) -> Response:
+    settings = request.app.state.settings
+    linked = identities.list_for(db, actor=user)
+    providers = oidc.configured(settings)
     defaults: dict[str, object] = {
         "memberships": communities_service.memberships_of_user(db, user),
         "tokens": service.list_tokens(db, actor=user),
+        "identities": linked,
+        "provider_names": {p.name: p.display_name for p in providers},
+        "providers": providers,
+        "pending_email": email_links.pending_email(db, actor=user, now=utcnow()),
+        "can_unlink": {
+            identity.id: identities.can_unlink(user, identity, linked, [p.name for p in providers])
+            for identity in linked
+        },
         "errors": {},
         "values": {},
         "new_token": None,
@@ -239,3 +276,199 @@ def user_page(request: Request, db: SessionDep, username: str) -> Response:
     person = service.get_user(db, username)
     memberships = communities_service.memberships_of_user(db, person)
     return render(request, "accounts/user.html", {"person": person, "memberships": memberships})
+
+
+@router.post("/profile/identities/{identity_id}/unlink", name="unlink_identity")
+def unlink_identity(
+    request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser, identity_id: int
+) -> Response:
+    def run() -> None:
+        configured = [p.name for p in oidc.configured(settings)]
+        identities.unlink(db, actor=user, identity_id=identity_id, configured=configured)
+
+    return after_action(
+        request, "/profile", run, "The provider account was unlinked.", refusals=(Conflict,)
+    )
+
+
+@router.post("/profile/verification", name="resend_verification")
+def resend_verification(
+    request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    return after_action(
+        request,
+        "/profile",
+        lambda: email_links.resend_verification(db, actor=user, now=utcnow(), settings=settings),
+        f"We sent a new link to {user.email}.",
+        refusals=(Conflict, RateLimited),
+    )
+
+
+@router.post("/profile/email", name="change_email")
+def change_email(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    email: FormStr = "",
+    current_password: FormStr = "",
+) -> Response:
+    try:
+        address = email_links.request_email_change(
+            db,
+            actor=user,
+            new_email=email,
+            current_password=current_password,
+            now=utcnow(),
+            settings=settings,
+        )
+    except (ValidationFailed, RateLimited) as exc:
+        request.state.db_rollback = True
+        return _profile_page(
+            request,
+            db,
+            user,
+            status_code=exc.status,
+            form="email",
+            errors=exc.fields,
+            values={"email": email},
+            email_message=exc.message,
+        )
+    return see_other(
+        request,
+        "/profile",
+        message=f"We sent a link to {address}. Your address changes when you open it.",
+        level="info",
+    )
+
+
+@router.post("/profile/password-link", name="send_password_link")
+def send_password_link(
+    request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    return after_action(
+        request,
+        "/profile",
+        lambda: email_links.send_password_link(db, actor=user, now=utcnow(), settings=settings),
+        f"We sent a link to {user.email} to set your password.",
+        refusals=(Conflict, RateLimited),
+    )
+
+
+@router.get("/password/forgot", name="forgot_password")
+def forgot_password_form(request: Request) -> Response:
+    return render(request, "accounts/forgot_password.html", {"values": {}})
+
+
+@router.post("/password/forgot")
+def forgot_password(
+    request: Request, db: SessionDep, settings: SettingsDep, ip: ClientIP, email: FormStr = ""
+) -> Response:
+    try:
+        email_links.request_password_reset(
+            db, email=email, client_ip=ip, now=utcnow(), settings=settings
+        )
+    except RateLimited as exc:
+        response: Response = render(
+            request,
+            "accounts/forgot_password.html",
+            {"values": {"email": email}, "message": exc.message},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # The same words whether or not an account uses the address.
+    return see_other(
+        request,
+        "/password/forgot",
+        message="If an account uses that address, a link to choose a new password is on its "
+        f"way. It works for {settings.password_reset_minutes} minutes.",
+        level="info",
+    )
+
+
+def _invalid_link(request: Request, exc: InvalidLink | Conflict, *, reset: bool) -> Response:
+    request.state.db_rollback = True
+    return render(
+        request,
+        "accounts/invalid_link.html",
+        {"message": exc.message, "reset": reset},
+        status_code=exc.status,
+    )
+
+
+@router.get("/password/reset", name="reset_password")
+def reset_password_form(
+    request: Request, db: SessionDep, settings: SettingsDep, token: str = ""
+) -> Response:
+    try:
+        email_links.check_reset(db, token=token, now=utcnow(), settings=settings)
+    except InvalidLink as exc:
+        return _invalid_link(request, exc, reset=True)
+    return render(request, "accounts/reset_password.html", {"token": token, "errors": {}})
+
+
+@router.post("/password/reset")
+def reset_password(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    token: FormStr = "",
+    new_password: FormStr = "",
+) -> Response:
+    now = utcnow()
+    try:
+        user = email_links.reset_password(
+            db, token=token, new_password=new_password, now=now, settings=settings
+        )
+    except InvalidLink as exc:
+        return _invalid_link(request, exc, reset=True)
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "accounts/reset_password.html",
+            {"token": token, "errors": exc.fields, "message": exc.message},
+            status_code=422,
+        )
+    # Every session ended with the old password; this browser gets a new one, and whoever it
+    # was signed in as before is signed out.
+    previous = current_auth(request).session_token
+    if previous:
+        service.end_session(db, token=previous)
+    session_token = service.start_session(
+        db, user=user, now=now, settings=settings, user_agent=request.headers.get("user-agent", "")
+    )
+    response = see_other(
+        request,
+        "/",
+        message=f"Your new password is set, {user.display_name}. "
+        "You were signed out everywhere else.",
+    )
+    set_session_cookie(response, session_token, settings)
+    return response
+
+
+@router.get("/verify-email", name="verify_email")
+def verify_email_form(
+    request: Request, db: SessionDep, settings: SettingsDep, token: str = ""
+) -> Response:
+    # Confirmed by a button, not by the GET itself: mail scanners open links on their own.
+    try:
+        link = email_links.check_verification(db, token=token, now=utcnow(), settings=settings)
+    except InvalidLink as exc:
+        return _invalid_link(request, exc, reset=False)
+    return render(request, "accounts/verify_email.html", {"token": token, "link": link})
+
+
+@router.post("/verify-email")
+def verify_email(
+    request: Request, db: SessionDep, settings: SettingsDep, user: OptionalUser, token: FormStr = ""
+) -> Response:
+    try:
+        verified = email_links.verify_email(db, token=token, now=utcnow(), settings=settings)
+    except (InvalidLink, Conflict) as exc:
+        return _invalid_link(request, exc, reset=False)
+    target = "/profile" if user is not None and user.id == verified.id else "/"
+    return see_other(
+        request, target, message=f"Thank you: {verified.email} is confirmed as your address."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class UserOut(BaseModel):
@@ -24,7 +24,31 @@ class MembershipOfUser(BaseModel):
     joined_at: datetime
 
 
+class IdentityOut(BaseModel):
+    """An account at an OpenID Connect provider that signs in to this user."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    provider: str = Field(description="The configured provider's name.")
+    provider_name: str = Field(description="Its display name (the name when no longer offered).")
+    issuer: str
+    email: str = Field(description="The address the provider last reported (not this account's).")
+    linked_at: datetime
+    last_used_at: datetime | None
+
+
 class MeOut(UserOut):
     email: str
+    email_verified: bool = Field(
+        description="Whether the owner of `email` opened the confirmation link. Notification "
+        "mail goes only to confirmed addresses."
+    )
+    has_password: bool = Field(description="False for accounts that sign in only by a provider.")
     authenticated_by: str
     memberships: list[MembershipOfUser]
+    identities: list[IdentityOut]
+
+
+class VerificationMailOut(BaseModel):
+    sent_to: str

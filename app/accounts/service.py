@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import ratelimit
-from app.accounts import passwords
+from app.accounts import email_links, passwords
 from app.accounts.models import AccessToken, TokenScope, User, UserSession
 from app.config import Settings
 from app.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
@@ -60,7 +60,8 @@ def _display_name_problem(
     return None
 
 
-def _validate_profile(username: str, display_name: str, email: str) -> tuple[dict[str, str], str]:
+def validate_profile(username: str, display_name: str, email: str) -> tuple[dict[str, str], str]:
+    """Problems of a new account's fields, by field, and the normalised email address."""
     problems: dict[str, str] = {}
     if not USERNAME_RE.match(username):
         problems["username"] = (
@@ -101,7 +102,7 @@ def register(
         what="new accounts from your network",
     )
     username = normalize_username(username)
-    problems, email = _validate_profile(username, display_name, email)
+    problems, email = validate_profile(username, display_name, email)
     problem = passwords.password_problem(password, username=username, email=email)
     if problem:
         problems["password"] = problem
@@ -121,6 +122,7 @@ def register(
     db.add(user)
     ratelimit.hit(db, bucket="register-ip", key=client_ip, now=now)
     db.flush()
+    email_links.send_verification(db, user=user, now=now, settings=settings)
     return user
 
 
@@ -134,10 +136,13 @@ def create_user(
     is_admin: bool = False,
     now: datetime,
 ) -> User:
-    """Create an account from the command line or the demo seed (no rate limit)."""
+    """Create an account from the command line or the demo seed (no rate limit).
+
+    The operator typed the address, so it counts as verified: no mail is sent.
+    """
     username = normalize_username(username)
     display_name = display_name or username
-    problems, email = _validate_profile(username, display_name, email)
+    problems, email = validate_profile(username, display_name, email)
     problem = passwords.password_problem(password, username=username, email=email)
     if problem:
         problems["password"] = problem
@@ -151,6 +156,7 @@ def create_user(
         email=email,
         password_hash=passwords.hash_password(password),
         password_changed_at=now,
+        email_verified_at=now,
         is_admin=is_admin,
     )
     db.add(user)

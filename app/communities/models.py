@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
@@ -109,3 +109,140 @@ class RoleChange(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     changed_by: Mapped[User | None] = relationship(foreign_keys=[changed_by_id], lazy="joined")
+
+
+class LogAction(enum.StrEnum):
+    """What a moderator did, as the public moderation log names it."""
+
+    role_changed = "role_changed"
+    comment_hidden = "comment_hidden"
+    comment_restored = "comment_restored"
+    work_hidden = "work_hidden"
+    work_restored = "work_restored"
+    proposal_locked = "proposal_locked"
+    proposal_unlocked = "proposal_unlocked"
+    objection_ruled = "objection_ruled"
+    proposal_ratified = "proposal_ratified"
+    proposal_returned = "proposal_returned"
+    member_warned = "member_warned"
+    member_suspended = "member_suspended"
+    suspension_lifted = "suspension_lifted"
+    appeal_granted = "appeal_granted"
+    appeal_denied = "appeal_denied"
+
+    @property
+    def label(self) -> str:
+        return LOG_ACTION_LABELS[self]
+
+
+LOG_ACTION_LABELS = {
+    LogAction.role_changed: "changed a member's role",
+    LogAction.comment_hidden: "hid a comment",
+    LogAction.comment_restored: "restored a comment",
+    LogAction.work_hidden: "hid a work",
+    LogAction.work_restored: "restored a work",
+    LogAction.proposal_locked: "locked a proposal",
+    LogAction.proposal_unlocked: "unlocked a proposal",
+    LogAction.objection_ruled: "ruled an objection not paramount",
+    LogAction.proposal_ratified: "ratified a proposal",
+    LogAction.proposal_returned: "returned a proposal to deliberation",
+    LogAction.member_warned: "warned a member",
+    LogAction.member_suspended: "suspended a member",
+    LogAction.suspension_lifted: "lifted a suspension",
+    LogAction.appeal_granted: "granted an appeal",
+    LogAction.appeal_denied: "denied an appeal",
+}
+
+
+class ModerationLogEntry(Base):
+    """One moderator action in the community's public log: who, when, what, and why.
+
+    Append-only: the migration installs triggers that refuse UPDATE and DELETE on this table,
+    on SQLite and PostgreSQL alike. Its foreign keys have no ON DELETE action for the same
+    reason: a row the log names cannot be deleted from under it. Private details (who
+    flagged, a warning's text, an appeal's message) are never written here.
+    """
+
+    __tablename__ = "moderation_log"
+    # The log is read newest first, a page at a time, per community.
+    __table_args__ = (Index(None, "community_id", "id"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    action: Mapped[LogAction] = mapped_column(str_enum(LogAction, length=32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The member the action concerns (a role, a suspension, the author of a hidden item);
+    # the public log shows it only where the action is public anyway.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    work_id: Mapped[int | None] = mapped_column(ForeignKey("works.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    # A public detail in a few words: "fan → creator", "until 2026-12-12 10:00 UTC".
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[created_at]
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+    member: Mapped[User | None] = relationship(foreign_keys=[member_id], lazy="joined")
+
+
+class Suspension(Base):
+    """A member barred from posting, voting and flagging in one community until `ends_at`.
+
+    Kept apart from the membership, so that leaving and joining again does not shed it.
+    """
+
+    __tablename__ = "suspensions"
+    __table_args__ = (Index(None, "community_id", "user_id", "ends_at"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    suspended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[created_at]
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lift_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    member: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    suspended_by: Mapped[User | None] = relationship(foreign_keys=[suspended_by_id], lazy="joined")
+    lifted_by: Mapped[User | None] = relationship(foreign_keys=[lifted_by_id], lazy="joined")
+    community: Mapped[Community] = relationship(lazy="joined")
+
+    def is_active(self, now: datetime) -> bool:
+        return self.lifted_at is None and now < self.ends_at
+
+    @property
+    def ended_at(self) -> datetime:
+        """When it stopped (or stops) applying: lifted early, or at its end."""
+        return self.lifted_at if self.lifted_at is not None else self.ends_at
+
+
+class MemberWarning(Base):
+    """A moderator's private message to a member, shown to them until they acknowledge it."""
+
+    __tablename__ = "member_warnings"
+    __table_args__ = (Index(None, "user_id", "acknowledged_at"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    warned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Private: only the member and the community's moderators read it.
+    message: Mapped[str] = mapped_column(Text)
+    # Public, optional: what the public log says about it.
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[created_at]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # `user.moderation_warnings` lets the page header show a member's unread warnings without
+    # the accounts domain knowing about moderation.
+    member: Mapped[User] = relationship(
+        foreign_keys=[user_id],
+        lazy="joined",
+        backref=backref("moderation_warnings", order_by="MemberWarning.id", lazy="select"),
+    )
+    warned_by: Mapped[User | None] = relationship(foreign_keys=[warned_by_id], lazy="joined")
+    community: Mapped[Community] = relationship(lazy="joined")

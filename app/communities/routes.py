@@ -13,6 +13,7 @@ from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.guidelines import service as guidelines_service
+from app.moderation import appeals as appeals_service
 from app.moderation import service as moderation_service
 from app.proposals import service as proposals_service
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
@@ -73,6 +74,7 @@ def _community_context(
         "membership": membership,
         "can_moderate": can_moderate,
         "open_flags": moderation_service.open_count(db, community) if can_moderate else 0,
+        "open_appeals": appeals_service.open_count(db, community) if can_moderate else 0,
         "members": service.members_by_role(db, community),
         "roles": list(Role),
         # The community page is the hub: the guidelines' latest changes, the newest proposals.

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
-from app.communities import permissions
-from app.communities.models import Category, Community, Membership, Role, RoleChange
+from app.communities import moderation_log, permissions
+from app.communities.models import Category, Community, LogAction, Membership, Role, RoleChange
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.text import NUL_PROBLEM
 
@@ -353,6 +353,8 @@ def join(db: Session, *, actor: User | None, community: Community, now: datetime
     user = permissions.require_user(actor)
     if membership_of(db, community, user) is not None:
         raise Conflict("You are a member of this community already.")
+    # A suspension outlives leaving: joining again does not end it early.
+    permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     return _add_member(db, community=community, user=user, role=Role.fan, by=user, now=now)
 
 
@@ -464,6 +466,16 @@ def change_role(
             reason=reason,
             created_at=now,
         )
+    )
+    moderation_log.record(
+        db,
+        community=community,
+        action=LogAction.role_changed,
+        actor=moderator,
+        now=now,
+        reason=reason,
+        detail=f"{membership.role.value.replace('_', ' ')} → {new_role.value.replace('_', ' ')}",
+        member=member,
     )
     membership.role = new_role
     db.flush()

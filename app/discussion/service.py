@@ -16,12 +16,17 @@ from sqlalchemy.orm import Session
 
 from app import events, ratelimit
 from app.accounts.models import User
+from app.communities import moderation_log
+from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
+from app.communities.models import LogAction
+from app.db import utcnow
 from app.discussion import anchors
 from app.discussion import permissions as perms
 from app.discussion.models import Alignment, Comment, CommentAnchor, CommentVersion, ThreadStats
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.markdown import render_markdown
+from app.notifications import tell
 from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
@@ -117,6 +122,9 @@ def post_comment(
     """A new comment, or a reply when `draft.parent` names one in the same thread."""
     membership = communities_service.membership_of(db, proposal.community, actor)
     user = perms.ensure_can_comment(actor, proposal, membership)
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community, now=now
+    )
     problems: dict[str, str] = {}
     body = _check_body(draft.body, problems)
     parent: Comment | None = None
@@ -147,6 +155,9 @@ def post_comment(
         window=POST_WINDOW,
         now=now,
         what="comments in a short time",
+    )
+    community_permissions.ensure_new_account_may_post(
+        db, user=user, what="comment", now=now, text=body
     )
     comment = Comment(
         proposal_id=proposal.id,
@@ -180,6 +191,8 @@ def post_comment(
     proposal.last_activity_at = now
     db.flush()
     events.notify(db, events.thread_channel(proposal.id))
+    if parent is not None:
+        tell.reply(db, proposal=proposal, comment=comment, parent=parent, actor=user, now=now)
     return comment
 
 
@@ -193,9 +206,17 @@ def edit_comment(
     now: datetime,
 ) -> Comment:
     """Change the text (the old one is kept as a version) or the stance of a top-level comment."""
-    perms.ensure_can_edit(actor, comment)
+    user = perms.ensure_can_edit(actor, comment)
+    proposal = db.get(Proposal, comment.proposal_id)
+    assert proposal is not None
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community_id, now=now
+    )
     problems: dict[str, str] = {}
     new_body = _check_body(body, problems) if body is not None else comment.body
+    if body is not None and "body" not in problems:
+        # A new account may not slip a link in by editing either.
+        community_permissions.ensure_no_new_account_links(db, user=user, now=now, text=new_body)
     new_alignment = comment.alignment
     if alignment is not None and alignment != (comment.alignment or ""):
         if comment.parent_id is not None:
@@ -259,6 +280,20 @@ def hide_comment(
     if comment.is_visible:
         _count(db, comment, -1)
     comment.remove(moderator_id=moderator.id, reason=text, now=now)
+    tell.comment_hidden(
+        db, proposal=proposal, comment=comment, reason=text, actor=moderator, now=now
+    )
+    moderation_log.record(
+        db,
+        community=proposal.community_id,
+        action=LogAction.comment_hidden,
+        actor=moderator,
+        now=now,
+        reason=text,
+        member=comment.author_id,
+        proposal_id=proposal.id,
+        comment_id=comment.id,
+    )
     db.flush()
     return comment
 
@@ -273,16 +308,37 @@ def hide_pending_review(db: Session, comment: Comment, now: datetime) -> None:
     db.flush()
 
 
-def restore_comment(db: Session, *, actor: User | None, comment: Comment) -> Comment:
-    """A moderator puts a hidden comment back in view."""
+def restore_comment(
+    db: Session,
+    *,
+    actor: User | None,
+    comment: Comment,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Comment:
+    """A moderator puts a hidden comment back in view (an optional public reason is logged)."""
     proposal = db.get(Proposal, comment.proposal_id)
     assert proposal is not None
-    perms.ensure_can_hide(actor, communities_service.membership_of(db, proposal.community, actor))
+    moderator = perms.ensure_can_hide(
+        actor, communities_service.membership_of(db, proposal.community, actor)
+    )
+    text = public_reason(reason) if reason.strip() else ""
     if comment.hidden_at is None:
         return comment
     comment.show()
     if comment.is_visible:
         _count(db, comment, +1)
+    moderation_log.record(
+        db,
+        community=proposal.community_id,
+        action=LogAction.comment_restored,
+        actor=moderator,
+        now=now or utcnow(),
+        reason=text,
+        member=comment.author_id,
+        proposal_id=proposal.id,
+        comment_id=comment.id,
+    )
     db.flush()
     return comment
 

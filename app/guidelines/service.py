@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, raiseload
 
 from app.accounts.models import User
+from app.communities import moderation_log
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
-from app.communities.models import Category, Community, Membership, Role
+from app.communities.models import Category, Community, LogAction, Membership, Role
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.guidelines.models import (
     Change,
@@ -35,6 +36,7 @@ from app.guidelines.models import (
     Section,
     Source,
 )
+from app.notifications import tell
 from app.polls import record as poll_record
 from app.polls import service as polls_service
 from app.polls.models import Poll
@@ -615,6 +617,7 @@ def ratify(
     capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
     if capacity is None:
         raise PermissionDenied("Only moderators (and rights holders, where required) ratify.")
+    community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise ValidationFailed("The note is too long.", fields={"note": f"Use at most {NOTE_MAX}."})
@@ -638,6 +641,16 @@ def ratify(
             created_at=now,
         )
     )
+    moderation_log.record(
+        db,
+        community=community,
+        action=LogAction.proposal_ratified,
+        actor=user,
+        now=now,
+        reason=note,
+        detail=f"as {capacity.replace('_', ' ')}",
+        proposal_id=proposal.id,
+    )
     db.flush()
     signed = signatures(db, proposal, poll)
     if missing_signatures(community, signed):
@@ -654,6 +667,7 @@ def send_back(
     capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
     if capacity is None:
         raise PermissionDenied("Only moderators (and rights holders, where required) return it.")
+    community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     text = public_reason(reason, hint="Say why it goes back, for the public record.")
     _lock(db, community)
     db.refresh(proposal)
@@ -675,6 +689,16 @@ def send_back(
     proposal.deadline_at = proposal.voting_may_open_at
     proposal.last_activity_at = now
     proposals_service.record_event(db, proposal, EventKind.returned, user, now, detail=text)
+    moderation_log.record(
+        db,
+        community=community,
+        action=LogAction.proposal_returned,
+        actor=user,
+        now=now,
+        reason=text,
+        proposal_id=proposal.id,
+    )
+    tell.returned(db, proposal=proposal, reason=text, actor=user, now=now)
     db.flush()
     return proposal
 
@@ -710,6 +734,9 @@ def _new_version(
     except IntegrityError:
         # The lock makes this rare; the unique number makes it harmless.
         raise Conflict("Another change was published at the same moment; try again.") from None
+    tell.guidelines(
+        db, community=community, number=version.number, summary=version.summary, actor=by, now=now
+    )
     return version
 
 
@@ -871,6 +898,7 @@ def _publish(
     proposals_service.record_event(
         db, proposal, EventKind.ratified, by, now, detail=f"{summary}, version {version.number}"
     )
+    tell.ratified(db, proposal=proposal, version_number=version.number, actor=by, now=now)
     db.flush()
     return version
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, created_at, intpk
@@ -33,3 +33,5 @@ class OutboxMail(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    #: Extra header fields, e.g. List-Unsubscribe on notification mail (RFC 2369, RFC 8058).
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)

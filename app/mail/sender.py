@@ -6,6 +6,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import Policy
 from typing import Protocol
 
 from app.config import Settings
@@ -19,11 +20,40 @@ class Sender(Protocol):
         """Hand the mail over, or raise."""
 
 
+#: RFC 5322's limit on a line, header name included.
+LINE_MAX = 998
+
+
+class OneLineHeader(str):
+    """An ASCII header field written on one line. Folded at 78 columns, Python would encode a
+    long value such as List-Unsubscribe's `<https://...>` (RFC 2047), and mail programs would
+    no longer find the URI in it; RFC 5322 allows such a line up to 998 characters."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> OneLineHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _extra_header(name: str, value: str) -> str:
+    fits = len(name) + 2 + len(value) <= LINE_MAX
+    if value.isascii() and value.isprintable() and fits:
+        return OneLineHeader(name, value)
+    return value  # folded (and encoded) as usual; a line break in it is refused there
+
+
 def message(mail: OutboxMail, sender: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = mail.to_address
     msg["Subject"] = mail.subject
+    for name, value in (mail.headers or {}).items():
+        msg[name] = _extra_header(name, value)
     msg.set_content(mail.body)
     return msg
 

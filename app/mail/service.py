@@ -27,6 +27,7 @@ def queue(
     kind: str,
     now: datetime,
     user: User | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMail:
     """Write a mail to the outbox, in the caller's transaction: it leaves only if that commits."""
     mail = OutboxMail(
@@ -36,6 +37,7 @@ def queue(
         kind=kind,
         user_id=user.id if user else None,
         created_at=now,
+        headers=headers or None,
     )
     db.add(mail)
     db.flush()

@@ -1,11 +1,13 @@
-"""Who may flag and who reviews flags; the service calls these, so HTML and API always agree."""
+"""Who may flag, review, warn, suspend and appeal; the services call these, so HTML and API
+always agree. Whether a member is suspended is `app.communities.permissions`' business: every
+domain checks it, and this one sits above them all."""
 
 from __future__ import annotations
 
 from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities.models import Membership
-from app.errors import PermissionDenied
+from app.errors import NotFound, PermissionDenied
 
 
 def ensure_can_flag(actor: User | None, membership: Membership | None) -> User:
@@ -25,3 +27,25 @@ def can_review(actor: User | None, membership: Membership | None) -> bool:
 
 def ensure_can_review(actor: User | None, membership: Membership | None) -> User:
     return community_permissions.ensure_can_moderate(actor, membership)
+
+
+def ensure_can_sanction(
+    moderator: User, member: User, member_membership: Membership | None, what: str
+) -> None:
+    """A moderator warns or suspends a member of the community, never themself; `what` is
+    "warn" or "suspend". Moderators and site admins are not suspended: their role is changed
+    first (in the public log too)."""
+    if member_membership is None:
+        raise NotFound(f"{member.display_name} is not a member of this community.")
+    if member.id == moderator.id:
+        raise PermissionDenied(f"You cannot {what} yourself.")
+    if what == "suspend" and community_permissions.is_moderator(member, member_membership):
+        raise PermissionDenied(
+            f"{member.display_name} is a moderator here; change their role before suspending them."
+        )
+
+
+def ensure_is_appellant(actor: User, owner_id: int | None, what: str) -> None:
+    """Only the member a decision was about appeals it."""
+    if owner_id != actor.id:
+        raise PermissionDenied(f"Only the member who wrote {what} may appeal its hiding.")

@@ -1,4 +1,5 @@
-"""JSON shapes of the moderation API: flags, the moderators' queue, resolutions."""
+"""JSON shapes of the moderation API: flags, the queue and its actions, warnings,
+suspensions, appeals, members' records and the public moderation log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, Field
 from app.web.api import MAX_ID
 
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")]
+WarningId = Annotated[int, Path(ge=1, le=MAX_ID, description="The warning's id.")]
+AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The appeal's id.")]
 ItemState = Literal["visible", "pending_review", "removed", "deleted"]
 
 
@@ -27,12 +30,14 @@ class FlagOut(BaseModel):
 
     id: int
     community: str
-    comment: int | None = Field(description="The flagged comment's id (or null for a work).")
-    work: int | None = Field(description="The flagged work's id (or null for a comment).")
+    comment: int | None = Field(description="The flagged comment's id, or null.")
+    work: int | None = Field(description="The flagged work's id, or null.")
+    proposal: int | None = Field(default=None, description="The flagged proposal's id, or null.")
     reason: str
     created_at: datetime
     item_state: ItemState = Field(
-        description="The item's state now: `pending_review` once enough members flagged it."
+        description="The item's state now: `pending_review` once enough members flagged it "
+        "(a proposal is never hidden: always `visible`)."
     )
 
 
@@ -46,15 +51,24 @@ class FlagEntry(BaseModel):
 
 
 class FlaggedItem(BaseModel):
-    kind: Literal["comment", "work"]
+    kind: Literal["comment", "work", "proposal"]
     comment: int | None
     work: int | None
-    proposal: int | None = Field(description="For a comment: the proposal of its thread.")
+    proposal: int | None = Field(
+        description="The flagged proposal, or for a comment the proposal of its thread."
+    )
     page_url: str = Field(description="Where the item is shown in context.")
-    title: str = Field(description="A work's title, or the start of a comment's text.")
-    text: str = Field(description="A comment's Markdown text, or a work's address.")
-    author: str | None = Field(description="Who wrote the comment or registered the work.")
+    title: str = Field(
+        description="A work's or proposal's title, or the start of a comment's text."
+    )
+    text: str = Field(
+        description="A comment's Markdown text, a work's address, or a proposal's summary."
+    )
+    author: str | None = Field(
+        description="Who wrote the comment or the proposal, or registered the work."
+    )
     state: ItemState
+    locked: bool = Field(default=False, description="For a proposal: its thread is locked.")
     flag_count: int
     first_flagged_at: datetime
     flags: list[FlagEntry]
@@ -66,24 +80,214 @@ class FlagQueue(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    """Exactly one of `comment` and `work`."""
+    """Exactly one of `comment`, `work` and `proposal`."""
 
     comment: int | None = Field(default=None, ge=1, le=MAX_ID)
     work: int | None = Field(default=None, ge=1, le=MAX_ID)
-    action: Literal["hide", "dismiss"] = Field(
-        description="`hide`: hide the item with the public `reason`, and close its flags as "
-        "hidden. `dismiss`: close its flags as dismissed; an item hidden only by flags "
-        "(pending review) is shown again."
+    proposal: int | None = Field(default=None, ge=1, le=MAX_ID)
+    action: Literal["hide", "dismiss", "lock"] = Field(
+        description="`hide` (a comment or work): hide it with the public `reason`, and close "
+        "its flags as hidden. `lock` (a proposal): lock its thread with the public `reason`. "
+        "`dismiss`: close its flags as dismissed; an item hidden only by flags (pending "
+        "review) is shown again."
     )
     reason: str = Field(
         default="",
         max_length=5000,
-        description="Required for `hide` (1 to 500 characters): shown publicly in its place.",
+        description="Required for `hide` and `lock` (1 to 500 characters), optional for "
+        "`dismiss`: public, in the moderation log (and in a hidden item's place).",
     )
 
 
 class ResolutionOut(BaseModel):
-    action: Literal["hide", "dismiss"]
+    action: Literal["hide", "dismiss", "lock"]
     resolved: int = Field(description="How many open flags this closed.")
     restored: bool = Field(description="Whether a dismissal put the item back in view.")
     state: ItemState = Field(description="The item's state now.")
+
+
+ItemRef = Annotated[int | None, Field(default=None, ge=1, le=MAX_ID)]
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(
+        default="",
+        max_length=5000,
+        description="The public reason (1 to 500 characters), for the moderation log.",
+    )
+
+
+class RestoreIn(BaseModel):
+    """Exactly one of `comment` and `work` (of this community)."""
+
+    comment: ItemRef = None
+    work: ItemRef = None
+    reason: str = Field(
+        default="",
+        max_length=5000,
+        description="Optional public reason (at most 500 characters), for the moderation log.",
+    )
+
+
+class ItemStateOut(BaseModel):
+    comment: int | None
+    work: int | None
+    state: ItemState
+
+
+class WarningIn(BaseModel):
+    message: str = Field(
+        max_length=20000,
+        description="The warning itself, 1 to 2,000 characters: private, for the member only.",
+        examples=["Please argue with the proposal, not with the people who wrote it."],
+    )
+    reason: str = Field(
+        default="",
+        max_length=5000,
+        description="Optional public reason for the moderation log (which does not name the "
+        "member), at most 500 characters.",
+    )
+
+
+class WarningOut(BaseModel):
+    id: int
+    community: str
+    member: str
+    moderator: str | None
+    message: str = Field(description="Private: only the member and moderators read it.")
+    reason: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+
+
+class WarningList(BaseModel):
+    items: list[WarningOut]
+
+
+class SuspendIn(BaseModel):
+    days: int = Field(ge=1, le=365, description="How long, in days (1 to 365).")
+    reason: str = Field(
+        max_length=5000, description="Public reason (1 to 500 characters), in the log."
+    )
+
+
+class SuspensionOut(BaseModel):
+    id: int
+    community: str
+    member: str
+    moderator: str | None
+    reason: str
+    created_at: datetime
+    ends_at: datetime
+    active: bool = Field(description="In force now: not lifted, and not over.")
+    lifted_at: datetime | None
+    lifted_by: str | None
+    lift_reason: str
+
+
+class SuspensionList(BaseModel):
+    items: list[SuspensionOut]
+
+
+class AppealIn(BaseModel):
+    """Exactly one of `comment`, `work` (yours, hidden by a moderator) and `suspension`
+    (yours, in force)."""
+
+    comment: ItemRef = None
+    work: ItemRef = None
+    suspension: ItemRef = None
+    message: str = Field(
+        max_length=20000,
+        description="Why it should be undone, 1 to 2,000 characters: for the moderators only.",
+    )
+
+
+class AppealOut(BaseModel):
+    id: int
+    community: str
+    appellant: str
+    kind: Literal["comment", "work", "suspension"]
+    comment: int | None
+    work: int | None
+    suspension: int | None
+    page_url: str | None = Field(description="The appealed comment or work in context.")
+    message: str = Field(description="Private: the appellant and moderators read it.")
+    created_at: datetime
+    decision: Literal["granted", "denied"] | None
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str
+
+
+class AppealList(BaseModel):
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["grant", "deny"] = Field(
+        description="`grant`: the comment or work is shown again, or the suspension lifted. "
+        "`deny`: it stays as it is."
+    )
+    reason: str = Field(
+        max_length=5000,
+        description="Public reason (1 to 500 characters): told to the appellant, and logged.",
+    )
+
+
+class HiddenItemOut(BaseModel):
+    kind: Literal["comment", "work"]
+    id: int
+    page_url: str
+    hidden_at: datetime | None
+    reason: str = Field(description="The public reason shown in its place.")
+    appeal: int | None = Field(description="The appeal against this hide, if any.")
+
+
+class LinkOut(BaseModel):
+    id: int
+    title: str
+    url: str
+
+
+class LogEntryOut(BaseModel):
+    """One moderator action: who, when, what, and the public reason."""
+
+    id: int
+    action: str = Field(
+        description="role_changed, comment_hidden, comment_restored, work_hidden, "
+        "work_restored, proposal_locked, proposal_unlocked, objection_ruled, "
+        "proposal_ratified, proposal_returned, member_warned, member_suspended, "
+        "suspension_lifted, appeal_granted or appeal_denied."
+    )
+    summary: str = Field(description="The action in words: “hid a comment”.")
+    moderator: str | None
+    member: str | None = Field(
+        description="The member concerned, where that is public (roles, suspensions)."
+    )
+    proposal: LinkOut | None
+    comment: LinkOut | None
+    work: LinkOut | None
+    reason: str
+    detail: str = Field(description="A public detail: “fan → creator”, “until …”.")
+    created_at: datetime
+
+
+class LogList(BaseModel):
+    items: list[LogEntryOut]
+    next_cursor: str | None
+
+
+class MemberRecordOut(BaseModel):
+    """A member's moderation record in one community."""
+
+    member: str
+    role: str | None = Field(description="Their role, or null if they are not a member.")
+    suspended_until: datetime | None = Field(description="While a suspension is in force.")
+    warnings: list[WarningOut]
+    suspensions: list[SuspensionOut]
+    appeals: list[AppealOut]
+    hidden: list[HiddenItemOut] = Field(description="Their comments and works moderators hid.")
+    log: list[LogEntryOut] = Field(
+        description="Log entries about them (moderators only; empty in your own record)."
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
+from app.communities.models import Community
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
 
 
@@ -44,6 +45,17 @@ class Delivery(enum.StrEnum):
     email = "email"
     digest = "digest"
 
+    @property
+    def label(self) -> str:
+        return DELIVERY_LABELS[self]
+
+
+DELIVERY_LABELS = {
+    Delivery.in_app: "In the app only",
+    Delivery.email: "By email at once",
+    Delivery.digest: "In a daily email digest",
+}
+
 
 class Notification(Base):
     __tablename__ = "notifications"
@@ -72,10 +84,15 @@ class Notification(Base):
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+    community: Mapped[Community | None] = relationship(lazy="joined")
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
 
 
 class Preference(Base):
-    """How a member hears of notifications; a row per kind they mailed themselves out of."""
+    """How a member hears of notifications; a row per member who chose (none: in the app only)."""
 
     __tablename__ = "notification_preferences"
     __table_args__ = (UniqueConstraint("user_id"),)
@@ -87,3 +104,29 @@ class Preference(Base):
     muted_kinds: Mapped[str] = mapped_column(String(300), default="")
     #: When the last daily digest went out.
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def muted(self) -> frozenset[Kind]:
+        return muted_set(self.muted_kinds)
+
+
+def muted_set(stored: str) -> frozenset[Kind]:
+    """The kinds in a stored `muted_kinds` value (names no longer known are ignored)."""
+    return frozenset(Kind(name) for name in stored.split(",") if name in Kind.__members__)
+
+
+def muted_text(kinds: frozenset[Kind] | set[Kind]) -> str:
+    """How a set of muted kinds is stored: sorted, so that equal sets compare equal."""
+    return ",".join(sorted(kind.value for kind in kinds))
+
+
+class PollReminder(Base):
+    """A poll whose "closes within a day" reminders were written: one row, so they go out once
+    even when several workers look at the same moment (the primary key decides)."""
+
+    __tablename__ = "notification_poll_reminders"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    reminded_at: Mapped[datetime] = mapped_column(UTCDateTime)

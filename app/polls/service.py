@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import User
+from app.communities import moderation_log
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
-from app.communities.models import Community, Membership, Role
+from app.communities.models import Community, LogAction, Membership, Role
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.notifications import tell
 from app.polls import permissions as perms
 from app.polls import policy as policies
 from app.polls import tally as counting
@@ -178,9 +180,7 @@ def _counted(poll: Poll) -> Select[Ballot]:
     return (
         select(Ballot)
         .options(selectinload(Ballot.ruling))
-        .where(
-            Ballot.poll_id == poll.id, Ballot.round_number == poll.current_round, Ballot.latest
-        )
+        .where(Ballot.poll_id == poll.id, Ballot.round_number == poll.current_round, Ballot.latest)
     )
 
 
@@ -340,6 +340,7 @@ def open_poll(
     membership = communities_service.membership_of(db, community, actor)
     author_ids = proposals_service.author_ids(db, proposal)
     user = perms.ensure_can_open(actor, membership, author_ids)
+    community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     overrides = overrides or {}
     if not community_permissions.is_moderator(user, membership) and (
         set(overrides) - policies.AUTHOR_OVERRIDES
@@ -399,6 +400,7 @@ def open_poll(
     proposals_service.record_event(
         db, proposal, EventKind.poll_opened, user, now, revision=proposal.revision_number
     )
+    tell.poll_opened(db, proposal=proposal, poll=poll, actor=user, now=now)
     db.flush()
     return poll
 
@@ -460,6 +462,9 @@ def cast_ballot(
         select(Voter).where(Voter.poll_id == poll.id, Voter.user_id == user.id).with_for_update()
     )
     perms.ensure_can_vote(membership, voter, policy_in(poll))
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=poll.community_id, now=now
+    )
     problems: dict[str, str] = {}
     chosen = Position.__members__.get(position)
     reason = reason.strip()
@@ -504,6 +509,9 @@ def cast_ballot(
         raise Conflict(
             "Another ballot of yours was being cast at the same moment; try again."
         ) from None
+    if chosen == Position.object:
+        named = policy_in(poll).ballots == Secrecy.named
+        tell.objection(db, poll=poll, ballot=ballot, actor=user, named=named, now=now)
     if policy_in(poll).results == Visibility.live:
         # With hidden results, not even the "recently active" order may tell that people vote.
         poll.proposal.last_activity_at = now
@@ -544,6 +552,16 @@ def rule_not_paramount(
     ballot.ruling = ruling
     proposals_service.record_event(
         db, poll.proposal, EventKind.objection_ruled, user, now, detail=text
+    )
+    # The objector is not named: in an anonymous poll nobody may learn who objected.
+    moderation_log.record(
+        db,
+        community=poll.community_id,
+        action=LogAction.objection_ruled,
+        actor=user,
+        now=now,
+        reason=text,
+        proposal_id=poll.proposal_id,
     )
     db.flush()
     return ruling
@@ -611,6 +629,7 @@ def amend(
             detail=f"round {poll.current_round}",
             revision=proposal.revision_number,
         )
+        tell.new_round(db, proposal=proposal, poll=poll, actor=actor, now=now)
         db.flush()
     return proposal
 
@@ -656,6 +675,7 @@ def _finish(db: Session, poll: Poll, *, at: datetime, closed_by: User | None) ->
         proposals_service.record_event(
             db, proposal, EventKind.poll_closed, closed_by, at, detail=tally.sentence()
         )
+        tell.poll_closed(db, proposal=proposal, passed=tally.passed, actor=closed_by, now=at)
     else:
         poll.outcome = Outcome.withdrawn
     db.flush()

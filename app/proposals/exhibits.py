@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.errors import NotFound, ValidationFailed
 from app.proposals import permissions as perms
@@ -49,6 +50,9 @@ def add_exhibit(
     membership = communities_service.membership_of(db, proposal.community, actor)
     user = perms.ensure_can_add_exhibit(
         actor, proposal, membership, service.author_ids(db, proposal)
+    )
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community, now=now
     )
     problems: dict[str, str] = {}
     work = db.get(Work, work_id) if work_id is not None and 1 <= work_id < 2**63 else None
@@ -103,9 +107,10 @@ def remove_exhibit(db: Session, *, actor: User | None, exhibit: Exhibit) -> None
     proposal = db.get(Proposal, exhibit.proposal_id)
     assert proposal is not None
     membership = communities_service.membership_of(db, proposal.community, actor)
-    perms.ensure_can_remove_exhibit(
+    user = perms.ensure_can_remove_exhibit(
         actor, exhibit.added_by_id, membership, service.author_ids(db, proposal)
     )
+    community_permissions.ensure_can_participate(db, actor=user, community=proposal.community)
     db.delete(exhibit)
     db.flush()
 

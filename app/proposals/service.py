@@ -29,10 +29,12 @@ from sqlalchemy.orm import Session
 from app import paging
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.communities import moderation_log
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
-from app.communities.models import Category, Community
+from app.communities.models import Category, Community, LogAction
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.notifications import tell
 from app.proposals import diff as word_diff
 from app.proposals import lifecycle
 from app.proposals import permissions as perms
@@ -230,6 +232,7 @@ def create_proposal(
     may target (the guidelines, a domain above this one, supply them).
     """
     user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
+    community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     problems: dict[str, str] = {}
     _check_text(values, problems)
     tags = _check_tags(values.tags, problems)
@@ -237,6 +240,7 @@ def create_proposal(
     kind = _check_kind(values, problems, clause_numbers)
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
+    community_permissions.ensure_new_account_may_post(db, user=user, what="proposal", now=now)
     proposal = Proposal(
         community_id=community.id,
         author_id=user.id,
@@ -320,6 +324,9 @@ def edit_proposal(
     """
     user = perms.ensure_can_edit_text(
         actor, proposal, author_ids(db, proposal), during_poll=during_poll
+    )
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community, now=now
     )
     problems: dict[str, str] = {}
     _check_text(values, problems)
@@ -460,6 +467,16 @@ def set_locked(
     record_event(
         db, proposal, EventKind.locked if locked else EventKind.unlocked, user, now, reason
     )
+    moderation_log.record(
+        db,
+        community=proposal.community_id,
+        action=LogAction.proposal_locked if locked else LogAction.proposal_unlocked,
+        actor=user,
+        now=now,
+        reason=reason,
+        proposal_id=proposal.id,
+    )
+    tell.locked(db, proposal=proposal, is_locked=locked, reason=reason, actor=user, now=now)
     db.flush()
     return proposal
 
@@ -467,6 +484,9 @@ def set_locked(
 def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetime) -> Proposal:
     """Open a draft for deliberation; voting may open after the community's minimum period."""
     user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community, now=now
+    )
     lifecycle.ensure_can_move(proposal.state, ProposalState.deliberation)
     if not proposal.norm_text.strip():
         raise ValidationFailed(
@@ -480,6 +500,7 @@ def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetim
     proposal.voting_may_open_at = now + timedelta(hours=proposal.community.min_deliberation_hours)
     proposal.deadline_at = proposal.voting_may_open_at
     record_event(db, proposal, EventKind.published, user, now, revision=proposal.revision_number)
+    tell.published(db, proposal=proposal, actor=user, now=now)
     db.flush()
     return proposal
 
@@ -501,6 +522,7 @@ def withdraw(
     proposal.deadline_at = None
     proposal.last_activity_at = now
     record_event(db, proposal, EventKind.withdrawn, user, now, reason.strip())
+    tell.withdrawn(db, proposal=proposal, actor=user, now=now)
     db.flush()
     return proposal
 
@@ -510,6 +532,9 @@ def add_coauthor(
 ) -> ProposalAuthor:
     """The author invites a fellow member as co-author: they may edit and are credited."""
     user = perms.ensure_is_original_author(actor, proposal, "invite co-authors")
+    community_permissions.ensure_can_participate(
+        db, actor=user, community=proposal.community, now=now
+    )
     if proposal.state in lifecycle.FINAL:
         raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
     try:

@@ -14,6 +14,8 @@ from app.web.auth import optional_user, required_user
 
 def get_db(request: Request) -> Session:
     session: Session = request.state.db
+    # Services that apply operator settings (new-account limits) find them on the session.
+    session.info[Settings] = request.app.state.settings
     return session
 
 

@@ -14,9 +14,13 @@ from sqlalchemy.orm import Session
 
 from app import paging
 from app.accounts.models import User
+from app.communities import moderation_log
+from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
-from app.communities.models import Community, Membership
+from app.communities.models import Community, LogAction, Membership
+from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
+from app.notifications import tell
 from app.text import NUL_PROBLEM, public_reason
 from app.works import images
 from app.works import permissions as perms
@@ -285,6 +289,7 @@ def create_work(
     db: Session, *, actor: User | None, community: Community, values: WorkDraft, now: datetime
 ) -> Work:
     user = perms.ensure_member(actor, communities_service.membership_of(db, community, actor))
+    community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     checked = _check(db, community, values, None)
     work = Work(community_id=community.id, created_by_id=user.id, created_at=now)
     _apply(work, checked)
@@ -297,7 +302,8 @@ def create_work(
 
 def update_work(db: Session, *, actor: User | None, work: Work, values: WorkDraft) -> Work:
     membership = communities_service.membership_of(db, work.community, actor)
-    perms.ensure_can_edit(actor, membership, work)
+    user = perms.ensure_can_edit(actor, membership, work)
+    community_permissions.ensure_can_participate(db, actor=user, community=work.community)
     checked = _check(db, work.community, values, work)
     _apply(work, checked)
     db.flush()
@@ -542,6 +548,7 @@ def set_preview(
     """Give an image work its preview (verified and stripped of metadata), replacing any."""
     membership = communities_service.membership_of(db, work.community, actor)
     user = perms.ensure_can_edit(actor, membership, work)
+    community_permissions.ensure_can_participate(db, actor=user, community=work.community, now=now)
     if work.medium != Medium.image:
         raise ValidationFailed(ONLY_IMAGES, fields={images.FIELD: ONLY_IMAGES})
     processed = images.process(data)
@@ -567,7 +574,8 @@ def set_preview(
 def remove_preview(db: Session, *, actor: User | None, work: Work) -> bool:
     """Delete the work's preview; False when it had none."""
     membership = communities_service.membership_of(db, work.community, actor)
-    perms.ensure_can_edit(actor, membership, work)
+    user = perms.ensure_can_edit(actor, membership, work)
+    community_permissions.ensure_can_participate(db, actor=user, community=work.community)
     preview = db.get(WorkImage, work.id)
     if preview is None:
         return False
@@ -582,6 +590,17 @@ def hide_work(db: Session, *, actor: User | None, work: Work, reason: str, now: 
     moderator = perms.ensure_can_moderate(actor, membership)
     text = public_reason(reason)
     work.remove(moderator_id=moderator.id, reason=text, now=now)
+    tell.work_hidden(db, work=work, reason=text, actor=moderator, now=now)
+    moderation_log.record(
+        db,
+        community=work.community_id,
+        action=LogAction.work_hidden,
+        actor=moderator,
+        now=now,
+        reason=text,
+        member=work.created_by_id,
+        work_id=work.id,
+    )
     db.flush()
     return work
 
@@ -592,10 +611,30 @@ def hide_work_pending_review(db: Session, work: Work, now: datetime) -> None:
     db.flush()
 
 
-def restore_work(db: Session, *, actor: User | None, work: Work) -> Work:
-    """A moderator puts a hidden work back in view."""
+def restore_work(
+    db: Session,
+    *,
+    actor: User | None,
+    work: Work,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Work:
+    """A moderator puts a hidden work back in view (an optional public reason is logged)."""
     membership = communities_service.membership_of(db, work.community, actor)
-    perms.ensure_can_moderate(actor, membership)
+    moderator = perms.ensure_can_moderate(actor, membership)
+    text = public_reason(reason) if reason.strip() else ""
+    if work.hidden_at is None:
+        return work
     work.show()
+    moderation_log.record(
+        db,
+        community=work.community_id,
+        action=LogAction.work_restored,
+        actor=moderator,
+        now=now or utcnow(),
+        reason=text,
+        member=work.created_by_id,
+        work_id=work.id,
+    )
     db.flush()
     return work

@@ -1,4 +1,4 @@
-"""Notifications: in-app notifications, and each member's delivery preference.
+"""Notifications: in-app notifications, delivery preferences, poll reminders, mail headers.
 
 Revision ID: 0011
 Revises: 0010
@@ -91,8 +91,25 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_notifications_user_id_read_at"), "notifications", ["user_id", "read_at"]
     )
+    op.create_table(
+        "notification_poll_reminders",
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["poll_id"],
+            ["polls.id"],
+            name=op.f("fk_notification_poll_reminders_poll_id_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("poll_id", name=op.f("pk_notification_poll_reminders")),
+    )
+    # Nullable, so existing mail keeps its rows as they are (no header fields of its own).
+    op.add_column("mail_outbox", sa.Column("headers", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("mail_outbox") as batch:
+        batch.drop_column("headers")
+    op.drop_table("notification_poll_reminders")
     op.drop_table("notifications")
     op.drop_table("notification_preferences")

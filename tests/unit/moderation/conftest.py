@@ -1,5 +1,5 @@
 """A community with a moderator, an author, several fans and an outsider; a published proposal
-with a comment, and a work; builders for more."""
+with a comment, and a work; builders for more, and the app's settings for a session."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import ratelimit
 from app.accounts.models import User
-from app.communities.models import Community, Role
+from app.communities.models import Community, Membership, Role
+from app.config import Settings
 from app.discussion import service as discussion_service
 from app.discussion.models import Comment
+from app.polls import service as polls_service
+from app.polls.models import Ballot, Poll
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from app.works import service as works_service
 from app.works.models import Work
+from tests.conftest import make_settings
 from tests.factories import add_member, make_community, make_user
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -117,3 +122,26 @@ def world(db: Session) -> World:
         comment=make_comment(db, proposal, author),
         work=make_work(db, community, author),
     )
+
+
+def with_settings(db: Session, **overrides: object) -> Settings:
+    """Hand the session the app's settings, as each request's session gets them (new-account
+    limits apply only then)."""
+    settings = make_settings("sqlite://", **overrides)
+    db.info[Settings] = settings
+    return settings
+
+
+def make_poll_with_objection(db: Session, world: World) -> tuple[Poll, Ballot]:
+    """A poll open on the world's proposal, with fans[0]'s objection in it."""
+    proposal = world.proposal
+    proposal.voting_may_open_at = NOW - timedelta(hours=1)
+    for membership in db.scalars(
+        select(Membership).where(Membership.community_id == world.community.id)
+    ):
+        membership.joined_at = NOW - timedelta(days=30)
+    poll = polls_service.open_poll(db, actor=world.moderator, proposal=proposal, now=NOW)
+    ballot = polls_service.cast_ballot(
+        db, actor=world.fans[0], poll=poll, position="object", reason="Too strict", now=later(1)
+    )
+    return poll, ballot
