@@ -3,7 +3,6 @@ messages, and the settings that configure providers."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from app.accounts import oidc
 from app.config import OIDCProvider
 from tests.conftest import make_settings
+from tests.support.loops import run
 
 PROVIDER = OIDCProvider(
     name="exampleid",
@@ -31,12 +31,12 @@ class Metadata:
 
 
 def test_discovery_must_name_the_configured_issuer():
-    found = asyncio.run(oidc._discover(Metadata({"issuer": "https://id.example.org"}), PROVIDER))
+    found = run(oidc._discover(Metadata({"issuer": "https://id.example.org"}), PROVIDER))
     assert found["issuer"] == "https://id.example.org"
     with pytest.raises(oidc.FlowFailed, match="issuer does not match"):
-        asyncio.run(oidc._discover(Metadata({"issuer": "https://evil.example"}), PROVIDER))
+        run(oidc._discover(Metadata({"issuer": "https://evil.example"}), PROVIDER))
     with pytest.raises(oidc.FlowFailed):
-        asyncio.run(oidc._discover(Metadata({}), PROVIDER))
+        run(oidc._discover(Metadata({}), PROVIDER))
 
 
 class Refusal(Exception):
