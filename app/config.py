@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # lasts before the browser reconnects where it left off.
     live_poll_seconds: float = Field(default=10.0, gt=0)
     live_stream_seconds: float = Field(default=300.0, gt=0)
+    # On PostgreSQL each process listens for the others' live events (LISTEN/NOTIFY), so a
+    # comment posted through one process reaches viewers connected to any other at once.
+    live_events_listen: bool = True
 
     # Polls past their closing time read as closed at once; each app process also closes them
     # for good (tally frozen, proposal settled) this often. 0 turns the loop off, for hosts

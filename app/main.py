@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
-from app import jobs, worker
+from app import events, jobs, worker
 from app.accounts import api as accounts_api
 from app.accounts import passwords
 from app.accounts import routes as accounts_routes
@@ -134,6 +134,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 )
             )
         )
+    listener = None
+    if settings.live_events_listen and settings.database_url.startswith("postgresql"):
+        listener = events.Listener(settings.database_url)
+        listener.start()
     try:
         yield
     finally:
@@ -141,6 +145,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         for task in tasks:
             await task
+        if listener is not None:
+            listener.stop()
 
 
 health_router = APIRouter(tags=["operations"])

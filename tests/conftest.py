@@ -137,6 +137,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "base_url": "http://testserver",
         # No background sweep: tests run in transactions of their own that it must not touch.
         "sweep_interval_seconds": 0,
+        # No listener thread per app either; tests of live events across processes turn it on.
+        "live_events_listen": False,
         **CHEAP_ARGON2,
         **overrides,
     }
