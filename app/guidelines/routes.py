@@ -335,26 +335,12 @@ def queue_page(request: Request, db: SessionDep, user: CurrentUser, slug: str) -
     membership = communities_service.membership_of(db, community, user)
     if service.capacity_of(user, membership, community) is None:
         community_permissions.ensure_can_moderate(user, membership)
-    items = []
-    for proposal in service.queue(db, community):
-        poll = polls_service.current_poll(db, proposal)
-        signed = service.signatures(db, proposal, poll) if poll else []
-        items.append(
-            {
-                "proposal": proposal,
-                "poll": poll,
-                "tally": poll.tally if poll else None,
-                "signed": signed,
-                "missing": service.missing_signatures(community, signed),
-                "change": service.proposed_change(db, proposal),
-            }
-        )
     return render(
         request,
         "guidelines/queue.html",
         {
             "community": community,
-            "items": items,
+            "items": service.queue_items(db, community),
             "capacity": service.capacity_of(user, membership, community),
         },
     )

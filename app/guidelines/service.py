@@ -395,23 +395,33 @@ def proposed_change(db: Session, proposal: Proposal) -> ClauseChange | None:
     """What an amend or repeal proposal would do to the clause in force, for a diff."""
     if proposal.kind == ProposalKind.new or not proposal.target_clause:
         return None
-    clause = db.scalar(
-        select(Clause).where(
-            Clause.community_id == proposal.community_id,
-            Clause.number == proposal.target_clause,
+    found = _in_force_by_number(db, proposal.community_id, {proposal.target_clause})
+    return _change(proposal, found.get(proposal.target_clause))
+
+
+def _in_force_by_number(
+    db: Session, community_id: int, numbers: set[str]
+) -> dict[str, ClauseVersion]:
+    """The versions in force of the clauses numbered `numbers`, by number."""
+    if not numbers:
+        return {}
+    rows = db.scalars(
+        select(ClauseVersion)
+        .join(Clause, Clause.id == ClauseVersion.clause_id)
+        .where(
+            Clause.community_id == community_id,
+            Clause.number.in_(numbers),
+            ClauseVersion.to_version.is_(None),
+            ClauseVersion.change != Change.repealed,
         )
     )
-    current = (
-        db.scalar(
-            select(ClauseVersion).where(
-                ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
-            )
-        )
-        if clause is not None
-        else None
-    )
-    if clause is None or current is None or not current.in_force:
+    return {version.clause.number: version for version in rows}
+
+
+def _change(proposal: Proposal, current: ClauseVersion | None) -> ClauseChange | None:
+    if current is None:
         return None
+    clause = current.clause
     if proposal.kind == ProposalKind.repeal:
         return ClauseChange(clause.number, clause.title, "repealed", current.text, "")
     return ClauseChange(clause.number, clause.title, "amended", current.text, proposal.norm_text)
@@ -575,6 +585,61 @@ def queue(db: Session, community: Community) -> list[Proposal]:
             .order_by(Proposal.closed_at, Proposal.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A passed proposal as the ratification queue shows it."""
+
+    proposal: Proposal
+    poll: Poll | None
+    signed: list[Ratification]
+    missing: list[str]
+    change: ClauseChange | None
+
+
+def queue_items(db: Session, community: Community) -> list[QueueItem]:
+    """The queue with each proposal's poll, signatures and change, in a fixed number of
+    queries however long the queue."""
+    proposals = queue(db, community)
+    polls: dict[int, Poll] = {}
+    for poll in db.scalars(
+        select(Poll)
+        .where(Poll.proposal_id.in_([p.id for p in proposals]))
+        .order_by(Poll.proposal_id, Poll.number.desc())
+    ):
+        polls.setdefault(poll.proposal_id, poll)
+    signed: dict[int, list[Ratification]] = {}
+    for ratification in db.scalars(
+        select(Ratification)
+        .where(
+            Ratification.poll_id.in_([poll.id for poll in polls.values()]),
+            Ratification.decision == Decision.ratify,
+        )
+        .order_by(Ratification.id)
+    ):
+        signed.setdefault(ratification.poll_id, []).append(ratification)
+    current = _in_force_by_number(
+        db,
+        community.id,
+        {p.target_clause for p in proposals if p.kind != ProposalKind.new and p.target_clause},
+    )
+    items = []
+    for proposal in proposals:
+        decided = polls.get(proposal.id)
+        signatures_of = signed.get(decided.id, []) if decided else []
+        items.append(
+            QueueItem(
+                proposal=proposal,
+                poll=decided,
+                signed=signatures_of,
+                missing=missing_signatures(community, signatures_of),
+                change=_change(proposal, current.get(proposal.target_clause or ""))
+                if proposal.kind != ProposalKind.new
+                else None,
+            )
+        )
+    return items
 
 
 def signatures(db: Session, proposal: Proposal, poll: Poll) -> list[Ratification]:
