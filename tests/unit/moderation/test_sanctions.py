@@ -45,7 +45,11 @@ def suspend(db, world: World, username: str | None = None, **kw):
 
 
 def notifications(db, user) -> list[Notification]:
-    return list(db.scalars(select(Notification).where(Notification.user_id == user.id)))
+    return list(
+        db.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 # --- Warnings ---------------------------------------------------------------------------
