@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls bench-guidelines clean
+.PHONY: run test check-security lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls bench-guidelines bench messages compile-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# Dev tools, and the OpenID provider the sign-in tests run on loopback (skipped without Node).
-$(VENV)/.installed-dev: pyproject.toml tests/oidc/package-lock.json $(VENV)/.installed
+# Dev tools, the OpenID provider the sign-in tests run on loopback, and axe-core for the
+# accessibility tests (both skipped without Node).
+$(VENV)/.installed-dev: pyproject.toml tests/oidc/package-lock.json tests/e2e/axe/package-lock.json $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
-	if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
+	if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent; fi
 	touch $@
 
 ## run: install, migrate the SQLite database, seed the demo on first start, serve on http://$(HOST):$(PORT)
@@ -44,6 +45,24 @@ unit: $(VENV)/.installed-dev
 
 pg-test: $(VENV)/.installed-dev
 	$(BIN)/pytest --db=postgresql
+
+## check-security: the slow safety proofs, on SQLite and PostgreSQL; a new proof is one more line
+check-security: export NORMSFORUM_CHECK_SECURITY = 1
+check-security: $(VENV)/.installed-dev
+	$(BIN)/pytest -p no:cacheprovider --db=sqlite -m check_security tests/security/test_api_contract.py
+	$(BIN)/pytest -p no:cacheprovider --db=postgresql -m check_security tests/security/test_api_contract.py
+	$(BIN)/pytest -p no:cacheprovider --db=sqlite -m check_security tests/security/test_crash.py
+	$(BIN)/pytest -p no:cacheprovider --db=postgresql -m check_security tests/security/test_crash.py
+
+## messages: extract the interface's strings (babel.cfg) and bring every catalog up to date
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -o app/locales/messages.pot --project "Norms Forum" \
+		--version 1 --copyright-holder "Norms Forum contributors" --sort-by-file --width 100 .
+	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales --width 100 --ignore-pot-creation-date --ignore-obsolete
+
+## compile-messages: compile the catalogs to .mo (the app compiles a newer .po in memory otherwise)
+compile-messages: $(VENV)/.installed
+	$(BIN)/pybabel compile -d app/locales --statistics
 
 migrate: $(VENV)/.installed
 	$(BIN)/normsforum migrate
@@ -79,6 +98,10 @@ bench-guidelines: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.guidelines --db sqlite || status=1; \
 	$(BIN)/python -m bench.guidelines --db postgresql || status=1; \
 	exit $$status
+
+## bench: the load benchmark (issue 9): the app as served in production, under wrk on loopback, SQLite then PostgreSQL
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.load --db both
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # comment posted through one process reaches viewers connected to any other at once.
     live_events_listen: bool = True
 
+    # The language of the interface for visitors whose browser asks for none we have: `en`
+    # or `ja`.
+    default_language: Literal["en", "ja"] = "en"
+
+    # The largest request body taken (a 2 MB preview image in its multipart envelope is the
+    # largest anyone needs); larger ones are refused with 413 before they are read.
+    max_request_bytes: int = Field(default=3 * 1024 * 1024, ge=64 * 1024)
+
     # Polls past their closing time read as closed at once; each app process also closes them
     # for good (tally frozen, proposal settled) this often. 0 turns the loop off, for hosts
     # that run `normsforum sweep` from cron instead.

@@ -34,9 +34,10 @@ from app.polls import sweeper
 from app.proposals import api as proposals_api
 from app.proposals import routes as proposals_routes
 from app.web import errors
-from app.web.api import API_PREFIX
+from app.web.api import API_PREFIX, declare_unreadable_bodies
 from app.web.csrf import CSRFCookieMiddleware, csrf_protect
-from app.web.middleware import DBSessionMiddleware, SecurityHeadersMiddleware
+from app.web.language import LanguageMiddleware
+from app.web.middleware import BodyLimitMiddleware, DBSessionMiddleware, SecurityHeadersMiddleware
 from app.web.templating import STATIC, make_environment
 from app.works import api as works_api
 from app.works import routes as works_routes
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DBSessionMiddleware, session_factory=lambda: app.state.session_factory)
     app.add_middleware(CSRFCookieMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(LanguageMiddleware)
     errors.install(app)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -104,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(guidelines_api.router)
     api.include_router(notifications_api.router)
     app.include_router(api)
+    # FastAPI answers 400 to a body it cannot parse, and no route says so: the schema must.
+    generate_openapi = app.openapi
+    app.openapi = lambda: declare_unreadable_bodies(generate_openapi())  # type: ignore[method-assign]
     return app
 
 

@@ -47,9 +47,26 @@ def _parser() -> MarkdownIt:
     )
 
 
+#: Short texts are rendered once per process: the guidelines page shows 200 clauses, and
+#: rendering them again on every view was over half its time under load (bench/load). The
+#: bounds keep the cache to a few MB.
+CACHED_TEXTS = 1024
+CACHED_LENGTH = 2000
+
+
 def render_markdown(text: str) -> Markup:
     """Safe HTML for `text`: no raw HTML, no scripts, only http(s) and mailto links."""
-    html = _parser().render(text or "")
+    text = text or ""
+    return _cached(text) if len(text) <= CACHED_LENGTH else _render(text)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _cached(text: str) -> Markup:
+    return _render(text)
+
+
+def _render(text: str) -> Markup:
+    html = _parser().render(text)
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -21,6 +21,7 @@ from app.guidelines.models import (
     Ratification,
     Section,
 )
+from app.idempotency import IdempotencyKey
 from app.mail.models import OutboxMail
 from app.moderation.models import Appeal, Flag
 from app.notifications.models import Notification, Preference
@@ -56,6 +57,7 @@ __all__ = [
     "Exhibit",
     "Flag",
     "Follow",
+    "IdempotencyKey",
     "Identity",
     "MemberWarning",
     "Membership",

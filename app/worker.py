@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app import idempotency
 from app.config import Settings
 from app.db import SessionFactory, utcnow
 from app.mail import service as mail_service
@@ -98,9 +99,21 @@ def notification_jobs_once(
     return total
 
 
+def forget_idempotency_keys(session_factory: SessionFactory, now: datetime | None = None) -> int:
+    """Delete idempotency keys past their lifetime, a batch per transaction; how many went."""
+    now = now or utcnow()
+    with session_factory(False) as reader:
+        if not idempotency.has_expired(reader, now):
+            return 0
+    return _drain(
+        session_factory, lambda db: idempotency.forget_expired(db, now), idempotency.EXPIRE_BATCH
+    )
+
+
 def work_once(session_factory: SessionFactory, settings: Settings) -> int:
     """One turn of every job the worker does; the number of mails sent."""
     taken = notification_jobs_once(session_factory, settings)
     if taken:
         log.info("Notification jobs took %d items (polls, notifications, digests).", taken)
+    forget_idempotency_keys(session_factory)
     return deliver_mail(session_factory, sender_for(settings))

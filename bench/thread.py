@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, insert, text
+from sqlalchemy import Connection, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -222,12 +222,63 @@ def build(size: int) -> Thread:
     return generated
 
 
+def insert_thread(
+    db: Session | Connection,
+    generated: Thread,
+    proposal_id: int,
+    *,
+    start: datetime,
+    author_of: Callable[[int], int],
+    first_id: int = 1,
+) -> None:
+    """The generated thread's comments (over three days from `start`) and kept counts, in
+    bulk, under ids from `first_id` on; `author_of(n)` writes comment `n`."""
+    offset = first_id - 1
+    step = timedelta(days=3) / len(generated.rows)
+    html = [str(render_markdown(body)) for body in BODIES]  # once per distinct body
+    rows: list[dict[str, Any]] = []
+    for row in generated.rows:
+        at: datetime = start + step * row.id
+        rows.append(
+            {
+                "id": row.id + offset,
+                "proposal_id": proposal_id,
+                "parent_id": row.parent.id + offset if row.parent else None,
+                "depth": row.depth,
+                "author_id": author_of(row.id),
+                "alignment": row.alignment,
+                "body": BODIES[row.body],
+                "body_html": html[row.body],
+                "reply_count": len(row.children),
+                "edit_count": 0,
+                "created_at": at,
+                "deleted_at": at + timedelta(minutes=5) if row.deleted else None,
+                "hidden_reason": "",
+            }
+        )
+    for first in range(0, len(rows), 2000):
+        db.execute(insert(Comment), rows[first : first + 2000])
+    visible = [r for r in generated.rows if not r.deleted]
+    db.execute(
+        insert(ThreadStats),
+        [
+            {
+                "proposal_id": proposal_id,
+                "comments": len(visible),
+                **{
+                    a.value: sum(1 for r in visible if r.alignment is a and r.parent is None)
+                    for a in Alignment
+                },
+            }
+        ],
+    )
+
+
 def seed(url: str, size: int) -> Thread:
     engine = create_db_engine(url)
     generated = build(size)
     now = utcnow()
     start = now - timedelta(days=3)
-    html = [str(render_markdown(body)) for body in BODIES]  # once per distinct body
     with Session(engine) as db:
         community = Community(slug="bench", name="Bench", description="", created_at=start)
         db.add(community)
@@ -298,42 +349,8 @@ def seed(url: str, size: int) -> Thread:
                 }
             ],
         )
-        step = timedelta(days=3) / len(generated.rows)
-        rows: list[dict[str, Any]] = []
-        for row in generated.rows:
-            at: datetime = start + step * row.id
-            rows.append(
-                {
-                    "id": row.id,
-                    "proposal_id": PROPOSAL_ID,
-                    "parent_id": row.parent.id if row.parent else None,
-                    "depth": row.depth,
-                    "author_id": 1 + row.id * 7 % USERS,
-                    "alignment": row.alignment,
-                    "body": BODIES[row.body],
-                    "body_html": html[row.body],
-                    "reply_count": len(row.children),
-                    "edit_count": 0,
-                    "created_at": at,
-                    "deleted_at": at + timedelta(minutes=5) if row.deleted else None,
-                    "hidden_reason": "",
-                }
-            )
-        for first in range(0, len(rows), 2000):
-            db.execute(insert(Comment), rows[first : first + 2000])
-        visible = [r for r in generated.rows if not r.deleted]
-        db.execute(
-            insert(ThreadStats),
-            [
-                {
-                    "proposal_id": PROPOSAL_ID,
-                    "comments": len(visible),
-                    **{
-                        a.value: sum(1 for r in visible if r.alignment is a and r.parent is None)
-                        for a in Alignment
-                    },
-                }
-            ],
+        insert_thread(
+            db, generated, PROPOSAL_ID, start=start, author_of=lambda n: 1 + n * 7 % USERS
         )
         db.commit()
         proposal = db.get(Proposal, PROPOSAL_ID)

@@ -1,8 +1,9 @@
 """Shared fixtures: a migrated database per run, a rolled-back transaction per test, the app.
 
 `pytest --db=sqlite` (default) uses a SQLite file; `pytest --db=postgresql` starts a throwaway
-PostgreSQL cluster. Set NORMSFORUM_REQUIRE_POSTGRES=1 / NORMSFORUM_REQUIRE_BROWSER=1 (as CI does)
-to fail instead of skipping when PostgreSQL or Chromium is missing.
+PostgreSQL cluster. Set NORMSFORUM_REQUIRE_POSTGRES=1 / NORMSFORUM_REQUIRE_BROWSER=1 /
+NORMSFORUM_REQUIRE_NGINX=1 (as CI does) to fail instead of skipping when PostgreSQL, Chromium or
+nginx (tests/deploy) is missing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def pytest_configure(config: pytest.Config) -> None:
             "(bash .ci/run installs it and requires it).",
             returncode=0,
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The slow safety proofs run in `make check-security`, which sets this variable.
+    if required("NORMSFORUM_CHECK_SECURITY"):
+        return
+    skip = pytest.mark.skip(reason="runs in make check-security (NORMSFORUM_CHECK_SECURITY=1)")
+    for item in items:
+        if item.get_closest_marker("check_security"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

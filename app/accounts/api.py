@@ -9,14 +9,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from app.accounts import email_links, identities, oidc
+from app.accounts import email_links, identities, oidc, service
 from app.accounts.models import Identity
-from app.accounts.schemas import IdentityOut, MembershipOfUser, MeOut, UserOut, VerificationMailOut
+from app.accounts.schemas import (
+    IdentityOut,
+    LanguageIn,
+    MembershipOfUser,
+    MeOut,
+    UserOut,
+    VerificationMailOut,
+)
 from app.communities import service as communities_service
 from app.config import Settings
 from app.db import utcnow
+from app.privacy import deletion
+from app.privacy import export as member_export
+from app.privacy.schemas import DeletionIn, DeletionOut, MemberExportOut
 from app.web.api import COMMON_ERRORS, MAX_ID, error_responses
 from app.web.auth import current_auth
 from app.web.deps import CurrentUser, SessionDep, SettingsDep
@@ -54,6 +64,7 @@ def me(request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUse
         **UserOut.model_validate(user).model_dump(),
         email=user.email,
         email_verified=user.email_verified,
+        language=user.locale,
         has_password=user.has_password,
         authenticated_by=current_auth(request).via,
         memberships=memberships,
@@ -87,3 +98,55 @@ def resend_verification(
 ) -> VerificationMailOut:
     email_links.resend_verification(db, actor=user, now=utcnow(), settings=settings)
     return VerificationMailOut(sent_to=user.email)
+
+
+@router.put(
+    "/me/language",
+    response_model=MeOut,
+    summary="Choose the language I read the site in (en or ja), or null for my browser's",
+)
+def set_language(
+    request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser, body: LanguageIn
+) -> MeOut:
+    service.set_language(db, actor=user, language=body.language)
+    return me(request, db, settings, user)
+
+
+@router.get(
+    "/me/export",
+    response_model=MemberExportOut,
+    summary="Everything stored that I wrote or that is about me (a download)",
+    description=(
+        "Profile, sign-in ways (never a secret), memberships, proposals and revisions, "
+        "comments and their versions, ballots (those of anonymous polls too), works, "
+        "exhibits, flags, appeals, warnings, notifications and their settings: every stored "
+        "column of each record, as one JSON document."
+    ),
+)
+def export_my_data(db: SessionDep, user: CurrentUser) -> Response:
+    now = utcnow()
+    data = MemberExportOut.model_validate(member_export.export_member(db, user, now=now))
+    return JSONResponse(
+        data.model_dump(mode="json"),
+        headers={"Content-Disposition": member_export.attachment(user, now)},
+    )
+
+
+@router.post(
+    "/me/deletion",
+    response_model=DeletionOut,
+    summary="Delete my account (what I wrote in public stays, as [deleted user])",
+    description=(
+        "Confirm with `password`, or, for an account without one, with `confirm`: the "
+        "username typed. Sign-in ways, sessions, tokens, memberships, notifications and "
+        "private messages go; comments, proposals, works and ballots stay, signed "
+        '"[deleted user]". 409 while you are the only moderator of a community.'
+    ),
+    responses=error_responses(409),
+)
+def delete_account(db: SessionDep, user: CurrentUser, body: DeletionIn) -> DeletionOut:
+    deleted = deletion.delete_account(
+        db, actor=user, password=body.password, confirm=body.confirm, now=utcnow()
+    )
+    assert deleted.deleted_at is not None
+    return DeletionOut(deleted_at=deleted.deleted_at, shown_as=deletion.DELETED_NAME)

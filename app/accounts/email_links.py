@@ -292,7 +292,7 @@ def request_password_reset(
         if "\x00" in address or len(address) > 320
         else db.scalar(select(User).where(User.email == address))
     )
-    if user is not None:
+    if user is not None and not user.is_deleted:
         _mail_reset_link(db, user=user, now=now, settings=settings)
 
 

@@ -26,6 +26,17 @@ class User(Base):
     #: When the owner of `email` proved it (a link from a mail); cleared by nothing but a new
     #: address, which only replaces this one once proven.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the account was deleted. The row stays, emptied of everything personal, so that
+    #: what the person wrote in public keeps an author ("[deleted user]") and the append-only
+    #: records (the moderation log, ballots of closed polls) keep what they refer to.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The language the member reads the site in (`app.i18n.LANGUAGES`); None: as their
+    #: browser asks.
+    locale: Mapped[str | None] = mapped_column(String(8))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def email_verified(self) -> bool:

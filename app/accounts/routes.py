@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from app import i18n
 from app.accounts import email_links, identities, oidc, oidc_routes, service
 from app.accounts.email_links import InvalidLink
 from app.communities import service as communities_service
 from app.db import utcnow
-from app.errors import Conflict, NotAuthenticated, RateLimited, ValidationFailed
+from app.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from app.privacy import deletion
+from app.privacy import export as member_export
 from app.web.auth import clear_session_cookie, current_auth, set_session_cookie
+from app.web.cookies import language_cookie_name
 from app.web.deps import ClientIP, CurrentUser, OptionalUser, SessionDep, SettingsDep
 from app.web.responses import after_action, safe_next, see_other
 from app.web.templating import render
@@ -160,6 +164,37 @@ def logout(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     return response
 
 
+@router.post("/language", name="choose_language")
+def choose_language(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+    language: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    """The footer's switcher: a visitor's choice lives in a cookie, a member's on the account."""
+    back = safe_next(next)
+    chosen = i18n.supported(language)
+    if chosen is None:
+        return see_other(
+            request, back, message="Choose one of the languages offered.", level="error"
+        )
+    if user is not None:
+        service.set_language(db, actor=user, language=chosen)
+    response = see_other(request, back)
+    response.set_cookie(
+        language_cookie_name(settings),
+        chosen,
+        max_age=365 * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_https,
+    )
+    return response
+
+
 def _profile_page(
     request: Request,
     db: SessionDep,
@@ -186,6 +221,7 @@ def _profile_page(
         "values": {},
         "new_token": None,
         "form": None,
+        "sole_moderator_of": deletion.sole_moderator_of(db, user),
     }
     return render(
         request, "accounts/profile.html", {**defaults, **context}, status_code=status_code
@@ -271,9 +307,54 @@ def revoke_token(request: Request, db: SessionDep, user: CurrentUser, token_id: 
     )
 
 
+@router.get("/profile/export", name="export_my_data")
+def export_my_data(db: SessionDep, user: CurrentUser) -> Response:
+    """Everything the site stores that you wrote or that is about you, as a JSON download."""
+    now = utcnow()
+    return JSONResponse(
+        member_export.export_member(db, user, now=now),
+        headers={"Content-Disposition": member_export.attachment(user, now)},
+    )
+
+
+@router.post("/profile/delete", name="delete_account")
+def delete_account(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    password: FormStr = "",
+    confirm: FormStr = "",
+) -> Response:
+    try:
+        deletion.delete_account(db, actor=user, password=password, confirm=confirm, now=utcnow())
+    except (ValidationFailed, Conflict) as exc:
+        request.state.db_rollback = True
+        return _profile_page(
+            request,
+            db,
+            user,
+            status_code=exc.status,
+            form="delete",
+            errors=exc.fields,
+            delete_message=exc.message,
+        )
+    response = see_other(
+        request,
+        "/",
+        message="Your account was deleted. What you wrote in public discussions stays, "
+        f"signed “{deletion.DELETED_NAME}”.",
+        level="info",
+    )
+    clear_session_cookie(response, settings)
+    return response
+
+
 @router.get("/u/{username}", name="user_page")
 def user_page(request: Request, db: SessionDep, username: str) -> Response:
     person = service.get_user(db, username)
+    if person.is_deleted:
+        raise NotFound("This account was deleted.")
     memberships = communities_service.memberships_of_user(db, person)
     return render(request, "accounts/user.html", {"person": person, "memberships": memberships})
 
@@ -324,7 +405,7 @@ def change_email(
         )
     except (ValidationFailed, RateLimited) as exc:
         request.state.db_rollback = True
-        return _profile_page(
+        response = _profile_page(
             request,
             db,
             user,
@@ -334,6 +415,9 @@ def change_email(
             values={"email": email},
             email_message=exc.message,
         )
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return see_other(
         request,
         "/profile",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,16 @@ class MeOut(UserOut):
     authenticated_by: str
     memberships: list[MembershipOfUser]
     identities: list[IdentityOut]
+    language: Literal["en", "ja"] | None = Field(
+        description="The language I read the site in; null: as my browser asks."
+    )
+
+
+class LanguageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: Literal["en", "ja"] | None = Field(
+        description="`en` or `ja`; null to read the site in the language the browser asks for."
+    )
 
 
 class VerificationMailOut(BaseModel):

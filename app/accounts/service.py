@@ -8,21 +8,25 @@ import secrets
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import ratelimit
+from app import i18n, ratelimit
 from app.accounts import email_links, passwords
 from app.accounts.models import AccessToken, TokenScope, User, UserSession
 from app.config import Settings
 from app.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
+#: Names of deleted accounts start so (see `app.privacy.deletion`); nobody may take one.
+DELETED_PREFIX = "deleted-"
 # Control characters (NUL above all: PostgreSQL cannot store it) never belong in a name.
 CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "nf_"  # noqa: S105 - a marker that helps secret scanners, not a secret
 
+NAME_TAKEN = "You have a token with this name already."
 GENERIC_LOGIN_ERROR = "That username or email and password do not match an account."
 
 
@@ -68,6 +72,8 @@ def validate_profile(username: str, display_name: str, email: str) -> tuple[dict
             "Use 3 to 32 characters: lower-case letters, digits, '-' and '_', "
             "starting with a letter or digit."
         )
+    elif username.startswith(DELETED_PREFIX):
+        problems["username"] = f"Names starting with “{DELETED_PREFIX}” are reserved."
     problem = _display_name_problem(display_name)
     if problem:
         problems["display_name"] = problem
@@ -77,6 +83,23 @@ def validate_profile(username: str, display_name: str, email: str) -> tuple[dict
     except EmailNotValidError as exc:
         problems["email"] = str(exc)
     return problems, normalized_email.lower()
+
+
+USERNAME_TAKEN = "That username is taken."
+
+
+def _taken(
+    db: Session, username: str, email: str, problems: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The fields whose value another account has already (of those with no problem yet:
+    a value that breaks the rules is not looked up)."""
+    problems = problems or {}
+    taken = {}
+    if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
+        taken["username"] = USERNAME_TAKEN
+    if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
+        taken["email"] = "An account with this email address exists already."
+    return taken
 
 
 def register(
@@ -106,10 +129,7 @@ def register(
     problem = passwords.password_problem(password, username=username, email=email)
     if problem:
         problems["password"] = problem
-    if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
-        problems["username"] = "That username is taken."
-    if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
-        problems["email"] = "An account with this email address exists already."
+    problems.update(_taken(db, username, email, problems))
     if problems:
         raise ValidationFailed("Please correct the marked fields.", fields=problems)
     user = User(
@@ -119,7 +139,14 @@ def register(
         password_hash=passwords.hash_password(password),
         password_changed_at=now,
     )
-    db.add(user)
+    try:
+        # A double submit may pass the checks above twice; the unique name and address decide.
+        with db.begin_nested():
+            db.add(user)
+            db.flush()
+    except IntegrityError:
+        taken = _taken(db, username, email) or {"username": USERNAME_TAKEN}
+        raise ValidationFailed("Please correct the marked fields.", fields=taken) from None
     ratelimit.hit(db, bucket="register-ip", key=client_ip, now=now)
     db.flush()
     email_links.send_verification(db, user=user, now=now, settings=settings)
@@ -193,6 +220,8 @@ def authenticate(
         now=now,
         what="failed sign-in attempts for this account",
     )
+    if user is not None and user.is_deleted:
+        user = None
     if user is None or not passwords.verify_password(user.password_hash, password):
         if user is None:
             # Spend the time of a real check so response times do not reveal accounts.
@@ -225,19 +254,42 @@ def start_session(
     return token
 
 
-def session_user(db: Session, *, token: str, now: datetime, settings: Settings) -> User | None:
-    """The user of a live session, or None; expired sessions are deleted on sight."""
+def session_row(
+    db: Session, *, token: str, now: datetime, settings: Settings, write: bool = True
+) -> UserSession | None:
+    """The live session of a cookie, or None; with `write`, expired sessions are deleted on
+    sight and the last use is recorded (see `touch_due`)."""
     row = db.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
     if row is None:
         return None
     idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if now >= row.expires_at or now >= idle_limit:
-        db.delete(row)
-        db.flush()
+        if write:
+            db.delete(row)
+            db.flush()
         return None
-    if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
+    if write and touch_due(row.last_seen_at, now):
         row.last_seen_at = now
-    return row.user
+    return row
+
+
+def session_user(db: Session, *, token: str, now: datetime, settings: Settings) -> User | None:
+    """The user of a live session, or None; expired sessions are deleted on sight."""
+    row = session_row(db, token=token, now=now, settings=settings)
+    return row.user if row is not None else None
+
+
+def touch_due(last_used: datetime | None, now: datetime) -> bool:
+    """Whether a session's or token's last use is worth writing down again."""
+    return last_used is None or now - last_used >= SESSION_TOUCH_INTERVAL
+
+
+def touch_session(db: Session, *, session_id: int, now: datetime) -> None:
+    db.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+
+
+def touch_token(db: Session, *, token_id: int, now: datetime) -> None:
+    db.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
 
 
 def end_session(db: Session, *, token: str) -> None:
@@ -279,6 +331,18 @@ def update_profile(db: Session, *, actor: User, display_name: str) -> User:
     return actor
 
 
+def set_language(db: Session, *, actor: User, language: str | None) -> User:
+    """Save the language `actor` reads the site in; None goes back to the browser's."""
+    if language is not None and i18n.supported(language) != language:
+        raise ValidationFailed(
+            "Choose one of the languages offered.",
+            fields={"language": "one of: " + ", ".join(i18n.LANGUAGES)},
+        )
+    actor.locale = language
+    db.flush()
+    return actor
+
+
 def list_tokens(db: Session, *, actor: User) -> list[AccessToken]:
     return list(
         db.scalars(
@@ -304,7 +368,7 @@ def create_token(
     elif db.scalar(
         select(AccessToken.id).where(AccessToken.user_id == actor.id, AccessToken.name == name)
     ):
-        problems["name"] = "You have a token with this name already."
+        problems["name"] = NAME_TAKEN
     if scope not in TokenScope.__members__:
         problems["scope"] = "Choose read or write."
     if problems:
@@ -318,8 +382,13 @@ def create_token(
         prefix=plain[:10],
         created_at=now,
     )
-    db.add(token)
-    db.flush()
+    try:
+        # A double submit may pass the check above twice; the unique name decides, alone.
+        with db.begin_nested():
+            db.add(token)
+            db.flush()
+    except IntegrityError:
+        raise ValidationFailed("The token was not created.", fields={"name": NAME_TAKEN}) from None
     return token, plain
 
 
@@ -334,11 +403,11 @@ def revoke_token(db: Session, *, actor: User, token_id: int, now: datetime) -> A
     return token
 
 
-def token_user(db: Session, *, token: str, now: datetime) -> AccessToken | None:
-    """The live access token for a Bearer value, or None."""
+def token_user(db: Session, *, token: str, now: datetime, write: bool = True) -> AccessToken | None:
+    """The live access token for a Bearer value, or None; with `write`, its use is recorded."""
     row = db.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= SESSION_TOUCH_INTERVAL:
+    if write and touch_due(row.last_used_at, now):
         row.last_used_at = now
     return row

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
+from app.i18n import N_
 
 
 class Role(enum.StrEnum):
@@ -20,14 +21,27 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The English name; pages show it translated (`_(role.label)`)."""
         return ROLE_LABELS[self]
+
+    @property
+    def plural_label(self) -> str:
+        """The English name of the role's members as a group ("Fans"), to translate likewise."""
+        return ROLE_PLURAL_LABELS[self]
 
 
 ROLE_LABELS = {
-    Role.fan: "Fan",
-    Role.creator: "Creator",
-    Role.rights_holder: "Rights holder",
-    Role.moderator: "Moderator",
+    Role.fan: N_("Fan"),
+    Role.creator: N_("Creator"),
+    Role.rights_holder: N_("Rights holder"),
+    Role.moderator: N_("Moderator"),
+}
+
+ROLE_PLURAL_LABELS = {
+    Role.fan: N_("Fans"),
+    Role.creator: N_("Creators"),
+    Role.rights_holder: N_("Rights holders"),
+    Role.moderator: N_("Moderators"),
 }
 
 
@@ -132,25 +146,26 @@ class LogAction(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The English words; pages show them translated (`_(action.label)`)."""
         return LOG_ACTION_LABELS[self]
 
 
 LOG_ACTION_LABELS = {
-    LogAction.role_changed: "changed a member's role",
-    LogAction.comment_hidden: "hid a comment",
-    LogAction.comment_restored: "restored a comment",
-    LogAction.work_hidden: "hid a work",
-    LogAction.work_restored: "restored a work",
-    LogAction.proposal_locked: "locked a proposal",
-    LogAction.proposal_unlocked: "unlocked a proposal",
-    LogAction.objection_ruled: "ruled an objection not paramount",
-    LogAction.proposal_ratified: "ratified a proposal",
-    LogAction.proposal_returned: "returned a proposal to deliberation",
-    LogAction.member_warned: "warned a member",
-    LogAction.member_suspended: "suspended a member",
-    LogAction.suspension_lifted: "lifted a suspension",
-    LogAction.appeal_granted: "granted an appeal",
-    LogAction.appeal_denied: "denied an appeal",
+    LogAction.role_changed: N_("changed a member's role"),
+    LogAction.comment_hidden: N_("hid a comment"),
+    LogAction.comment_restored: N_("restored a comment"),
+    LogAction.work_hidden: N_("hid a work"),
+    LogAction.work_restored: N_("restored a work"),
+    LogAction.proposal_locked: N_("locked a proposal"),
+    LogAction.proposal_unlocked: N_("unlocked a proposal"),
+    LogAction.objection_ruled: N_("ruled an objection not paramount"),
+    LogAction.proposal_ratified: N_("ratified a proposal"),
+    LogAction.proposal_returned: N_("returned a proposal to deliberation"),
+    LogAction.member_warned: N_("warned a member"),
+    LogAction.member_suspended: N_("suspended a member"),
+    LogAction.suspension_lifted: N_("lifted a suspension"),
+    LogAction.appeal_granted: N_("granted an appeal"),
+    LogAction.appeal_denied: N_("denied an appeal"),
 }
 
 

@@ -13,6 +13,7 @@ from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.guidelines import service as guidelines_service
+from app.i18n import N_, gettext
 from app.moderation import appeals as appeals_service
 from app.moderation import service as moderation_service
 from app.proposals import service as proposals_service
@@ -220,7 +221,7 @@ def _settings_page(
             "errors": errors or {},
             "form": form,
             "message": message,
-            "ratification_rules": RATIFICATION_RULES,
+            "ratification_rules": ratification_choices,
         },
         status_code=status_code,
     )
@@ -228,9 +229,15 @@ def _settings_page(
 
 #: Who signs a ratification: the form's choices.
 RATIFICATION_RULES = [
-    ("moderator", "A moderator"),
-    ("moderator_and_rights_holder", "A moderator and a rights holder (co-signature)"),
+    ("moderator", N_("A moderator")),
+    ("moderator_and_rights_holder", N_("A moderator and a rights holder (co-signature)")),
 ]
+
+
+def ratification_choices() -> list[tuple[str, str]]:
+    """The choices in the reader's language; the template calls it while rendering (the
+    language is set then)."""
+    return [(value, gettext(label)) for value, label in RATIFICATION_RULES]
 
 
 def _whole_number(raw: str) -> int | None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from app.communities.models import Role
+from app.communities.service import MAX_DESCRIPTION, MAX_REASON
 from app.polls.schemas import PolicyIn, PolicyOut
+from app.web.api import NO_NUL, NUMBER_ONLY, trimmed
+
+# The service's rules, as it counts them: names and category descriptions once trimmed, a
+# community's description as sent; never a NUL.
+COMMUNITY_NAME = trimmed(80, min_length=3)
+CATEGORY_NAME = trimmed(80, min_length=2)
+CATEGORY_DESCRIPTION = trimmed(300, min_length=0)
 
 
 class CategoryOut(BaseModel):
@@ -18,14 +27,34 @@ class CategoryOut(BaseModel):
 
 
 class CategoryCreate(BaseModel):
-    name: str = Field(max_length=200, examples=["AI-generated works and derivative models"])
-    description: str = Field(default="", max_length=2000)
+    name: str = Field(
+        max_length=200,
+        description="2 to 80 characters (after trimming), new in the community.",
+        examples=["AI-generated works and derivative models"],
+        json_schema_extra={"pattern": CATEGORY_NAME},
+    )
+    description: str = Field(
+        default="",
+        max_length=2000,
+        description="At most 300 characters (after trimming).",
+        json_schema_extra={"pattern": CATEGORY_DESCRIPTION},
+    )
 
 
 class CategoryUpdate(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    archived: bool | None = None
+    name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="2 to 80 characters (after trimming), new in the community.",
+        json_schema_extra={"pattern": CATEGORY_NAME},
+    )
+    description: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="At most 300 characters (after trimming).",
+        json_schema_extra={"pattern": CATEGORY_DESCRIPTION},
+    )
+    archived: bool | None = Field(default=None, strict=True)
 
 
 class CommunityOut(BaseModel):
@@ -65,11 +94,22 @@ class CommunityCreate(BaseModel):
 
 
 class CommunityUpdate(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=20000)
-    min_deliberation_hours: int | None = Field(default=None, ge=0, le=24 * 90)
-    flag_hide_threshold: int | None = Field(default=None, ge=0, le=100)
-    ratification_requires_rights_holder: bool | None = None
+    name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="3 to 80 characters (after trimming).",
+        json_schema_extra={"pattern": COMMUNITY_NAME},
+    )
+    description: str | None = Field(
+        default=None,
+        max_length=20000,
+        description=f"At most {MAX_DESCRIPTION:,} characters.",
+        json_schema_extra={"maxLength": MAX_DESCRIPTION, "pattern": NO_NUL},
+    )
+    # Strict: the schema says integer and boolean, so "5", true or 0 is refused, not converted.
+    min_deliberation_hours: Annotated[int, Field(ge=0, le=24 * 90), NUMBER_ONLY] | None = None
+    flag_hide_threshold: Annotated[int, Field(ge=0, le=100), NUMBER_ONLY] | None = None
+    ratification_requires_rights_holder: bool | None = Field(default=None, strict=True)
     poll_policy: PolicyIn | None = Field(
         default=None, description="Poll policy settings to change; those left out keep theirs."
     )
@@ -89,8 +129,15 @@ class MemberList(BaseModel):
 
 
 class RoleUpdate(BaseModel):
-    role: str = Field(max_length=32, examples=["creator"])
-    reason: str = Field(max_length=2000, examples=["Publishes original songs with the character."])
+    role: str = Field(
+        max_length=32, examples=["creator"], json_schema_extra={"enum": [r.value for r in Role]}
+    )
+    reason: str = Field(
+        max_length=2000,
+        description=f"Public: 1 to {MAX_REASON} characters (after trimming).",
+        examples=["Publishes original songs with the character."],
+        json_schema_extra={"pattern": trimmed(MAX_REASON)},
+    )
 
 
 class RoleChangeOut(BaseModel):

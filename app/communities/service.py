@@ -223,6 +223,9 @@ def add_category(
 ) -> Category:
     """Moderators add a category at the end of the list; its address is made from the name."""
     permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
+    # One at a time per community: a double submit finds the first one's name taken, and
+    # two names made into one address do not clash.
+    _lock(db, community)
     problems = _category_problems(name, description)
     if not problems and any(
         c.name.lower() == name.strip().lower() for c in categories(db, community, archived=True)
@@ -358,6 +361,22 @@ def join(db: Session, *, actor: User | None, community: Community, now: datetime
     return _add_member(db, community=community, user=user, role=Role.fan, by=user, now=now)
 
 
+def _lock(db: Session, community: Community) -> None:
+    """Hold the community's row until the transaction ends (SQLite serializes writers anyway)."""
+    db.execute(select(Community.id).where(Community.id == community.id).with_for_update())
+
+
+def _locked_membership(db: Session, community: Community, user: User) -> Membership | None:
+    """The user's membership, its row held until the transaction ends and read afresh: two
+    requests changing it at once act one after the other, the second on what the first left."""
+    locked = db.scalar(
+        select(Membership.id)
+        .where(Membership.community_id == community.id, Membership.user_id == user.id)
+        .with_for_update()
+    )
+    return None if locked is None else db.get(Membership, locked, populate_existing=True)
+
+
 def _moderator_count(db: Session, community: Community) -> int:
     """Moderators of the community, counted under a lock on its row until the transaction ends.
 
@@ -377,7 +396,7 @@ def _moderator_count(db: Session, community: Community) -> int:
 
 def leave(db: Session, *, actor: User | None, community: Community, now: datetime) -> None:
     user = permissions.require_user(actor)
-    membership = membership_of(db, community, user)
+    membership = _locked_membership(db, community, user)
     if membership is None:
         raise Conflict("You are not a member of this community.")
     if membership.role == Role.moderator and _moderator_count(db, community) == 1:
@@ -448,7 +467,7 @@ def change_role(
     if problems:
         raise ValidationFailed("The role was not changed.", fields=problems)
     member = accounts_service.get_user(db, username)
-    membership = membership_of(db, community, member)
+    membership = _locked_membership(db, community, member)
     if membership is None:
         raise NotFound(f"{member.display_name} is not a member of this community.")
     new_role = Role(role)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, fields
 
 from app.discussion.models import AnchorKind, CommentAnchor
+from app.i18n import gettext as _
 from app.works.models import Medium, Work
 
 QUOTE_MAX = 1000
@@ -217,7 +218,7 @@ def _percent(value: float | None) -> str:
 
 
 def label(anchor: CommentAnchor) -> str:
-    """The chip's text: `▶ 1:23–1:35`, a quoted passage, or a region."""
+    """The chip's text: `▶ 1:23–1:35`, a quoted passage, or a region (in English: the API's)."""
     if anchor.kind == AnchorKind.time:
         return f"▶ {format_time(anchor.start or 0)}–{format_time(anchor.end or 0)}"
     if anchor.kind == AnchorKind.quote:
@@ -225,6 +226,19 @@ def label(anchor: CommentAnchor) -> str:
         return f"“{exact[:60]}…”" if len(exact) > 60 else f"“{exact}”"
     size = f"{_percent(anchor.w)}×{_percent(anchor.h)}%"
     return f"▢ region {size} at {_percent(anchor.x)}%, {_percent(anchor.y)}%"
+
+
+def display_label(anchor: CommentAnchor) -> str:
+    """`label` in the reader's language, for pages (a region's words are translated)."""
+    if anchor.kind != AnchorKind.region:
+        return label(anchor)
+    return _(
+        "▢ region %(width)s×%(height)s%% at %(x)s%%, %(y)s%%",
+        width=_percent(anchor.w),
+        height=_percent(anchor.h),
+        x=_percent(anchor.x),
+        y=_percent(anchor.y),
+    )
 
 
 def media_fragment(anchor: CommentAnchor) -> str:

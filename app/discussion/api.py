@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app import paging
+from app import idempotency, paging
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
@@ -41,8 +41,10 @@ from app.discussion.service import MAX_ID
 from app.errors import ValidationFailed
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
+from app.web import idempotency as keys
 from app.web.api import COMMON_ERRORS, Cursor, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.idempotency import KeyHeader
 
 router = APIRouter(tags=["discussion"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -201,13 +203,18 @@ def list_comments(
         "on the proposal; its problems come back as fields `anchor.start`, `anchor.exact`, "
         "and so on. 409 when the thread is closed (draft, locked, decided) or the comment "
         "replied to is deleted or hidden. At most 10 comments a minute per member (429, with "
-        "`Retry-After`)."
+        "`Retry-After`). With an `Idempotency-Key`, a retry after a lost answer posts nothing "
+        "new and gets the first answer again."
     ),
     responses=CHANGES,
 )
 def create_comment(
-    db: SessionDep, user: CurrentUser, proposal_id: ThreadProposalId, body: CommentCreate
-) -> CommentOut:
+    db: SessionDep,
+    user: CurrentUser,
+    proposal_id: ThreadProposalId,
+    body: CommentCreate,
+    idempotency_key: KeyHeader = None,
+) -> CommentOut | Response:
     proposal = proposals_service.get_proposal(db, proposal_id, viewer=user)
     draft = service.CommentDraft(
         body=body.body,
@@ -215,8 +222,19 @@ def create_comment(
         alignment=body.alignment,
         anchor=_anchor_input(body.anchor),
     )
-    comment = service.post_comment(db, actor=user, proposal=proposal, draft=draft, now=utcnow())
-    return comment_out(Viewer(db, user, proposal), thread.single(db, comment))
+    now = utcnow()
+    payload = {"proposal": proposal.id, **body.model_dump(mode="json")}
+    with idempotency.attempt(
+        db, user_id=user.id, key=idempotency_key, action="api:comment", payload=payload, now=now
+    ) as attempt:
+        if attempt.replay is not None:
+            return keys.replay(attempt.replay)
+        comment = service.post_comment(db, actor=user, proposal=proposal, draft=draft, now=now)
+        answer = comment_out(Viewer(db, user, proposal), thread.single(db, comment))
+        attempt.record(
+            result_id=comment.id, status_code=201, response=answer.model_dump(mode="json")
+        )
+    return answer
 
 
 @router.get(

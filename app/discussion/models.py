@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
 from app.hiding import Hideable
+from app.i18n import N_
 from app.works.models import Work
 
 
@@ -24,14 +25,15 @@ class Alignment(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The English label; templates show it translated (`_(alignment.label)`)."""
         return ALIGNMENT_LABELS[self]
 
 
 ALIGNMENT_LABELS = {
-    Alignment.supports: "Supports",
-    Alignment.opposes: "Opposes",
-    Alignment.neutral: "Neutral",
-    Alignment.question: "Question",
+    Alignment.supports: N_("Supports"),
+    Alignment.opposes: N_("Opposes"),
+    Alignment.neutral: N_("Neutral"),
+    Alignment.question: N_("Question"),
 }
 
 

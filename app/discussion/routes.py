@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
-from app import events
+from app import events, idempotency
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
@@ -30,6 +30,7 @@ from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from app.proposals.routes import proposal_page_response
 from app.proposals.schemas import ProposalId
+from app.web import idempotency as keys
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import after_action, see_other
 from app.web.templating import is_htmx, render, render_string
@@ -74,6 +75,11 @@ class CommentForm(BaseModel):
     anchor_y: str = ""
     anchor_w: str = ""
     anchor_h: str = ""
+    idempotency_key: str = ""
+
+    def request(self) -> dict[str, str]:
+        """What the form asks for, without the key that names the request."""
+        return self.model_dump(exclude={"idempotency_key"})
 
     def parent_id(self) -> int | None:
         if not self.parent.strip():
@@ -155,19 +161,45 @@ def post_comment(
 ) -> Response:
     proposal = _load(db, user, slug, proposal_id)
     parent_id = form.parent_id()
-    try:
-        problems = form.time_problems()
-        if problems:
-            raise ValidationFailed("Please correct the marked fields.", fields=problems)
-        comment = service.post_comment(
-            db, actor=user, proposal=proposal, draft=form.draft(), now=utcnow()
-        )
-    except (ValidationFailed, RateLimited, Conflict) as exc:
-        fields = exc.fields if isinstance(exc, ValidationFailed) else {}
-        status = 429 if isinstance(exc, RateLimited) else 409 if isinstance(exc, Conflict) else 422
-        return _comment_form_failed(
-            request, db, proposal, user, form, parent_id, fields, exc.message, status, exc
-        )
+    now = utcnow()
+    # The form's key: a second submit of the same form (a lost answer, a double click)
+    # answers as the first did and posts nothing new.
+    with idempotency.attempt(
+        db,
+        user_id=user.id,
+        key=keys.form_key(form.idempotency_key),
+        action="form:comment",
+        payload={"proposal": proposal.id, **form.request()},
+        now=now,
+    ) as attempt:
+        if attempt.replay is not None:
+            posted = db.get(Comment, attempt.replay.result_id or 0)
+            if posted is None:
+                return see_other(request, _proposal_url(proposal), message="Comment posted.")
+            return _posted(request, db, proposal, user, posted)
+        try:
+            problems = form.time_problems()
+            if problems:
+                raise ValidationFailed("Please correct the marked fields.", fields=problems)
+            comment = service.post_comment(
+                db, actor=user, proposal=proposal, draft=form.draft(), now=now
+            )
+        except (ValidationFailed, RateLimited, Conflict) as exc:
+            fields = exc.fields if isinstance(exc, ValidationFailed) else {}
+            status = (
+                429 if isinstance(exc, RateLimited) else 409 if isinstance(exc, Conflict) else 422
+            )
+            return _comment_form_failed(
+                request, db, proposal, user, form, parent_id, fields, exc.message, status, exc
+            )
+        attempt.record(result_id=comment.id, status_code=201 if is_htmx(request) else 303)
+        return _posted(request, db, proposal, user, comment)
+
+
+def _posted(
+    request: Request, db: SessionDep, proposal: Proposal, user: User, comment: Comment
+) -> Response:
+    """The answer to a posted comment: in place for htmx, else back to the thread."""
     if is_htmx(request):
         level = _int_param(request.query_params.get("level"))
         node = thread.single(db, comment, level=level)
@@ -217,16 +249,16 @@ def _comment_form_failed(
             "works": [] if parent else [e.work for e in exhibits_service.exhibits(db, proposal)],
             "alignments": list(Alignment),
         }
-        # 422 whatever the cause, so htmx swaps it in: the form replaces itself with its
-        # errors, whatever the target of success was.
-        response = render(request, "discussion/fragments/form.html", context, status_code=422)
+        # 422 whatever the cause but a rate limit (429), both of which htmx swaps in: the form
+        # replaces itself with its errors, whatever the target of success was.
+        limited = 429 if isinstance(exc, RateLimited) else 422
+        response: Response = render(
+            request, "discussion/fragments/form.html", context, status_code=limited
+        )
         response.headers["HX-Retarget"] = "#" + form_id
         response.headers["HX-Reswap"] = "outerHTML"
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    if parent is not None:
-        return _comment_page(
+    elif parent is not None:
+        response = _comment_page(
             request,
             db,
             proposal,
@@ -237,16 +269,20 @@ def _comment_form_failed(
             reply_errors=errors,
             reply_message=message,
         )
-    return proposal_page_response(
-        request,
-        db,
-        proposal,
-        user,
-        status_code=status,
-        comment_values=values,
-        comment_errors=errors,
-        comment_message=message,
-    )
+    else:
+        response = proposal_page_response(
+            request,
+            db,
+            proposal,
+            user,
+            status_code=status,
+            comment_values=values,
+            comment_errors=errors,
+            comment_message=message,
+        )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _comment_page(
@@ -488,7 +524,7 @@ def anchor_view(
             "comment": comment,
             "anchor": anchor,
             "work": work,
-            "label": anchors.label(anchor),
+            "anchor_label": anchors.display_label,
             "fragment": anchors.fragment_url(anchor),
             "highlight": anchors.highlight(anchor),
             "format_time": anchors.format_time,

@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from app.discussion.models import Alignment, AnchorKind
-from app.discussion.service import MAX_ID
+from app.discussion.service import BODY_MAX, MAX_ID
+from app.text import REASON_MAX
+from app.web.api import trimmed
 
 # Ids are 32-bit INTEGER columns on PostgreSQL: a larger one is an input error, never a 500.
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")]
@@ -68,13 +71,23 @@ class AnchorOut(BaseModel):
     )
 
 
+ALIGNMENTS: list[str | None] = [a.value for a in Alignment]
+# The service's rules for a body: not blank, at most BODY_MAX once trimmed, no NUL.
+BODY_RULES: JsonDict = {"pattern": trimmed(BODY_MAX)}
+
+
 class CommentCreate(BaseModel):
-    body: str = Field(max_length=BODY_CAP, description="Markdown, at most 10,000 characters.")
+    body: str = Field(
+        max_length=BODY_CAP,
+        description=f"Markdown, at most {BODY_MAX:,} characters (after trimming).",
+        json_schema_extra=BODY_RULES,
+    )
     parent: int | None = Field(default=None, description="The comment replied to, if any.")
     alignment: str | None = Field(
         default=None,
         max_length=24,
         description="Top-level comments only: supports, opposes, neutral (default) or question.",
+        json_schema_extra={"enum": [*ALIGNMENTS, "", None]},
     )
     anchor: AnchorIn | None = None
 
@@ -82,12 +95,19 @@ class CommentCreate(BaseModel):
 class CommentUpdate(BaseModel):
     """Fields left out keep their value; a changed body keeps the old text as a version."""
 
-    body: str | None = Field(default=None, max_length=BODY_CAP)
-    alignment: str | None = Field(default=None, max_length=24)
+    body: str | None = Field(default=None, max_length=BODY_CAP, json_schema_extra=BODY_RULES)
+    alignment: str | None = Field(
+        default=None, max_length=24, json_schema_extra={"enum": [*ALIGNMENTS, None]}
+    )
 
 
 class HideBody(BaseModel):
-    reason: str = Field(max_length=REASON_CAP, description="Shown publicly in the comment's place.")
+    reason: str = Field(
+        max_length=REASON_CAP,
+        description=f"Shown publicly in the comment's place: 1 to {REASON_MAX} characters (after "
+        "trimming).",
+        json_schema_extra={"pattern": trimmed(REASON_MAX)},
+    )
 
 
 class CommentOut(BaseModel):

@@ -271,12 +271,21 @@ def delete_comment(db: Session, *, actor: User | None, comment: Comment, now: da
 def hide_comment(
     db: Session, *, actor: User | None, comment: Comment, reason: str, now: datetime
 ) -> Comment:
-    """A moderator removes a comment from view with a public reason; its text is kept."""
+    """A moderator removes a comment from view with a public reason; its text is kept.
+
+    Hiding what a moderator hid already changes nothing: a double submit, or two moderators
+    at once, hide it once, in the log and in the author's notifications alike.
+    """
     proposal = db.get(Proposal, comment.proposal_id)
     assert proposal is not None
     membership = communities_service.membership_of(db, proposal.community, actor)
     moderator = perms.ensure_can_hide(actor, membership)
     text = public_reason(reason)
+    # The comment's row is held until the transaction ends, and read afresh.
+    db.execute(select(Comment.id).where(Comment.id == comment.id).with_for_update())
+    db.refresh(comment)
+    if comment.is_removed:
+        return comment
     if comment.is_visible:
         _count(db, comment, -1)
     comment.remove(moderator_id=moderator.id, reason=text, now=now)

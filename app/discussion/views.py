@@ -17,8 +17,9 @@ from app.discussion import anchors, service, thread
 from app.discussion import permissions as perms
 from app.discussion.models import Alignment
 from app.errors import ValidationFailed
+from app.i18n import N_
 from app.proposals import exhibits as exhibits_service
-from app.proposals.models import Proposal
+from app.proposals.models import Proposal, ProposalState
 
 
 def thread_context(
@@ -55,13 +56,32 @@ def thread_context(
         "thread_works": works,
         "thread_next_query": next_query,
         "thread_is_first_page": not cursor,
-        "comment_closed_reason": perms.closed_reason(proposal),
+        "comment_closed_reason": closed_reason_text(proposal),
         "comment_values": {"alignment": "neutral"},
         "comment_errors": {},
         "comment_message": None,
         "alignments": list(Alignment),
         "live_after": thread.latest_id(db, proposal),
     }
+
+
+def closed_reason_text(proposal: Proposal) -> str | None:
+    """Why the thread takes no new comments (`permissions.closed_reason`), as a message id:
+    the template translates it (`_(comment_closed_reason)`), once the reader's language is
+    known. None when the thread is open."""
+    reason = perms.closed_reason(proposal)
+    if reason is None:
+        return None
+    if proposal.locked_at is not None:
+        return N_("A moderator locked this proposal; its discussion takes no new comments.")
+    if proposal.state == ProposalState.draft:
+        return N_("Discussion opens when the draft is published.")
+    closed = {
+        ProposalState.rejected: N_("This proposal is rejected; its discussion is closed."),
+        ProposalState.withdrawn: N_("This proposal is withdrawn; its discussion is closed."),
+        ProposalState.ratified: N_("This proposal is ratified; its discussion is closed."),
+    }
+    return closed.get(proposal.state, reason)
 
 
 def viewer_context(
@@ -77,7 +97,7 @@ def viewer_context(
         "viewer_is_member": membership is not None,
         "viewer_can_comment": perms.can_comment(user, proposal, membership),
         "viewer_moderates": perms.can_moderate(user, membership),
-        "anchor_label": anchors.label,
+        "anchor_label": anchors.display_label,
         "fragment_url": anchors.fragment_url,
         "format_duration": anchors.format_time,
         "inline_depth": thread.INLINE_DEPTH,

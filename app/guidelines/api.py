@@ -59,11 +59,22 @@ VersionParam = Annotated[
 ]
 AsOf = Annotated[
     str | None,
-    Query(max_length=32, description="A date (YYYY-MM-DD): the rules in force at its end"),
+    Query(
+        max_length=32,
+        description="A date (YYYY-MM-DD): the rules in force at its end",
+        # Empty is the same as left out: the current rules.
+        json_schema_extra={"oneOf": [{"format": "date"}, {"maxLength": 0}]},
+    ),
 ]
 Tag = Annotated[
     str | None,
-    Query(max_length=32, description="Only clauses for this kind of work (and general ones)"),
+    Query(
+        max_length=32,
+        # The known tags, so that the schema says which values the filter takes.
+        pattern="^(" + "|".join(service.TAGS) + ")$",
+        description="Only clauses for this kind of work (and general ones): "
+        + ", ".join(service.TAGS),
+    ),
 ]
 # The body of ratify may be left out: the note is then empty.
 NO_NOTE = RatifyBody()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from feedgen.feed import FeedGenerator
 
 from app.communities.models import Community
@@ -9,6 +11,14 @@ from app.guidelines.models import DocumentVersion
 from app.guidelines.service import Document, citation
 
 FEED_ENTRIES = 50
+# What XML 1.0 cannot carry (C0 controls but tab and line breaks, surrogates, U+FFFE/FFFF).
+# Names and titles may hold them (a terminal escape pasted into a title): a feed with one is
+# not XML, so they are left out of the feed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def to_markdown(doc: Document) -> str:
@@ -52,11 +62,12 @@ def atom_feed(
     """
     feed = FeedGenerator()
     feed.id(feed_url)
-    feed.title(f"{community.name}: guideline changes")
-    feed.subtitle(f"Each new version of the community guidelines of {community.name}.")
+    name = _xml(community.name)
+    feed.title(f"{name}: guideline changes")
+    feed.subtitle(f"Each new version of the community guidelines of {name}.")
     feed.link(href=page_url, rel="alternate", type="text/html")
     feed.link(href=feed_url, rel="self", type="application/atom+xml")
-    feed.author({"name": community.name})
+    feed.author({"name": name})
     feed.language("en")
     if changes:
         feed.updated(changes[0].published_at)
@@ -66,11 +77,12 @@ def atom_feed(
         entry = feed.add_entry()
         url = version_url.format(number=version.number)
         entry.id(url)
-        entry.title(f"Version {version.number}: {version.summary}")
+        summary = _xml(version.summary)
+        entry.title(f"Version {version.number}: {summary}")
         entry.link(href=url, rel="alternate", type="text/html")
         entry.updated(version.published_at)
         entry.published(version.published_at)
-        entry.summary(version.summary)
+        entry.summary(summary)
         if version.published_by is not None:
-            entry.author({"name": version.published_by.display_name})
+            entry.author({"name": _xml(version.published_by.display_name)})
     return bytes(feed.atom_str(pretty=True))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum, timestamp
+from app.i18n import N_
 from app.proposals.models import Proposal
 
 
@@ -40,11 +41,11 @@ class Credit(enum.StrEnum):
 
 
 CREDIT_LABELS = {
-    Credit.proposer: "Proposed by",
-    Credit.coauthor: "Co-authored by",
-    Credit.amender: "Amended by",
-    Credit.objector: "Improved by the objection of",
-    Credit.ratifier: "Ratified by",
+    Credit.proposer: N_("Proposed by"),
+    Credit.coauthor: N_("Co-authored by"),
+    Credit.amender: N_("Amended by"),
+    Credit.objector: N_("Improved by the objection of"),
+    Credit.ratifier: N_("Ratified by"),
 }
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
+
+from app.guidelines.service import IMPORT_MAX, NOTE_MAX, TAGS
+from app.text import REASON_MAX
+from app.web.api import SPACE, trimmed
 
 
 class VersionOut(BaseModel):
@@ -111,11 +117,20 @@ class DiffOut(BaseModel):
 
 
 class RatifyBody(BaseModel):
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(
+        default="",
+        max_length=2000,
+        description=f"Optional, public: at most {NOTE_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": trimmed(NOTE_MAX, min_length=0)},
+    )
 
 
 class ReturnBody(BaseModel):
-    reason: str = Field(max_length=2000)
+    reason: str = Field(
+        max_length=2000,
+        description=f"Public: 1 to {REASON_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": trimmed(REASON_MAX)},
+    )
 
 
 class RatificationOut(BaseModel):
@@ -127,12 +142,73 @@ class RatificationOut(BaseModel):
     missing_signatures: list[str] = Field(description="moderator, rights_holder")
 
 
+def _characters(codes: list[int]) -> str:
+    """The code points as the inside of a character class, the characters themselves (which
+    every regex engine reads alike, where escapes of those past U+FFFF differ)."""
+    spans: list[list[int]] = []
+    for code in codes:
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in spans)
+
+
+@cache
+def rules_pattern() -> str:
+    r"""The pattern of Markdown in which `service.parse_rules` finds at least one rule, no NUL.
+
+    It finds one in any line with text that is neither a heading (one to three `#`, a space,
+    then anything) nor an empty list item (digits and `.` or `)`, or `-`, `*`, `+`; then only
+    spaces). Such a line opens with a space; or with a character other than `#`, a list
+    marker or a digit (any decimal digit: Python's `\d`); or with `#` but is no heading; or
+    with a list marker not followed by a space, or followed by text; or with digits not
+    followed by `.` or `)` and a space, or followed by them and text. Lines end at "\n" or
+    "\r\n".
+    """
+    digit = _characters([code for code in range(0x110000) if chr(code).isdecimal()])
+    line_space = SPACE.replace(r"\n", "")
+    space = f"[{line_space}]"
+    ink = f"[^\\x00\\n{line_space}]"  # text: kept by strip()
+    char = r"[^\x00\n]"  # anything within a line
+    text = f"({ink}{char}*|{space}{char}*{ink}{char}*)"  # text, after spaces or not
+    line = "|".join(
+        [
+            f"{space}{char}*{ink}{char}*",
+            f"[^-#*+{digit}\\x00\\n{line_space}]{char}*",
+            f"#{{4}}{char}*|#{{1,3}}({space}?|[^#\\x00\\n{line_space}]{char}*)",
+            f"[-*+]{text}?",
+            f"[{digit}]+([.)]{text}?|[^.){digit}\\x00\\n]{char}*)?",
+        ]
+    )
+    return f"^([^\\x00]*\\n)?({line})(\\r?\\n[^\\x00]*)?$"
+
+
+def _rules(schema: JsonDict) -> None:
+    # Counted as sent, not trimmed.
+    schema["maxLength"] = IMPORT_MAX
+    schema["pattern"] = rules_pattern()
+
+
 class ImportBody(BaseModel):
-    markdown: str = Field(max_length=200_000)
+    markdown: str = Field(
+        max_length=200_000,
+        description=f"The rules, at most {IMPORT_MAX:,} characters: `## Section` headings with "
+        "list items (or paragraphs) under them, each one a clause; at least one.",
+        json_schema_extra=_rules,
+    )
+
+
+# A known tag, or a blank entry (skipped); spaces around a tag do not count.
+KNOWN_TAG = f"^[{SPACE}]*({'|'.join(TAGS)})?[{SPACE}]*$"
 
 
 class TagsBody(BaseModel):
-    tags: list[str] = Field(max_length=20)
+    tags: list[str] = Field(
+        max_length=20,
+        description="Known tags: " + ", ".join(TAGS) + ". None: the clause applies to every work.",
+        json_schema_extra={"items": {"type": "string", "pattern": KNOWN_TAG}},
+    )
 
 
 class TagsOut(BaseModel):

@@ -36,6 +36,7 @@ from app.guidelines.models import (
     Section,
     Source,
 )
+from app.i18n import N_
 from app.notifications import tell
 from app.polls import record as poll_record
 from app.polls import service as polls_service
@@ -56,14 +57,14 @@ from app.text import NUL_PROBLEM, public_reason
 
 #: Applicability tags moderators put on clauses, so creators can filter to their kind of work.
 TAGS = {
-    "image": "Images",
-    "audio": "Audio and music",
-    "video": "Video",
-    "text": "Text and stories",
-    "model3d": "3D models",
-    "ai_model": "AI models",
-    "ai-generated": "AI-generated works",
-    "commercial": "Commercial use",
+    "image": N_("Images"),
+    "audio": N_("Audio and music"),
+    "video": N_("Video"),
+    "text": N_("Text and stories"),
+    "model3d": N_("3D models"),
+    "ai_model": N_("AI models"),
+    "ai-generated": N_("AI-generated works"),
+    "commercial": N_("Commercial use"),
 }
 GENERAL_SECTION = "General"
 NOTE_MAX = 500
@@ -447,6 +448,9 @@ def set_tags(
         raise ValidationFailed(
             "Unknown tags.", fields={"tags": "Choose from: " + ", ".join(TAGS) + "."}
         )
+    # One save at a time per clause (the clause's row is held until the transaction ends):
+    # two saves at once would both delete nothing and both insert the same tags.
+    db.execute(select(Clause.id).where(Clause.id == clause.id).with_for_update())
     db.execute(delete(ClauseTag).where(ClauseTag.clause_id == clause.id))
     db.add_all(ClauseTag(clause_id=clause.id, tag=tag) for tag in chosen)
     db.flush()
@@ -613,6 +617,8 @@ def queue_items(db: Session, community: Community) -> list[QueueItem]:
     for ratification in db.scalars(
         select(Ratification)
         .where(
+            # The proposal too, though the poll says it: that is the index's first column.
+            Ratification.proposal_id.in_(list(polls)),
             Ratification.poll_id.in_([poll.id for poll in polls.values()]),
             Ratification.decision == Decision.ratify,
         )

@@ -32,7 +32,9 @@ def queue(
     """Write a mail to the outbox, in the caller's transaction: it leaves only if that commits."""
     mail = OutboxMail(
         to_address=to,
-        subject=subject[:200],
+        # A subject is one header line: a line break in what it quotes (a community's name, a
+        # moderator's reason) would make the mail one that can never be sent.
+        subject=" ".join(subject.split())[:200],
         body=body,
         kind=kind,
         user_id=user.id if user else None,

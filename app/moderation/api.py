@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.communities import service as communities_service
-from app.communities.models import Community, MemberWarning, ModerationLogEntry, Suspension
+from app.communities.models import (
+    Community,
+    LogAction,
+    MemberWarning,
+    ModerationLogEntry,
+    Suspension,
+)
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.moderation import appeals as appeals_service
@@ -36,6 +42,7 @@ from app.moderation.schemas import (
     LogEntryOut,
     LogList,
     MemberRecordOut,
+    OptionalReasonIn,
     ReasonIn,
     ResolutionOut,
     ResolveIn,
@@ -61,7 +68,7 @@ FLAG_ERRORS = error_responses(404, 409)
 NOT_FOUND = error_responses(404)
 TITLE_LENGTH = 80
 # A body may be left out where the reason is optional.
-NO_REASON = ReasonIn()
+NO_REASON = OptionalReasonIn()
 
 
 def comment_path(slug: str, proposal_id: int, comment_id: int) -> str:
@@ -326,7 +333,7 @@ def hide_work(db: SessionDep, user: CurrentUser, work_id: WorkId, body: ReasonIn
     responses=NOT_FOUND,
 )
 def restore_work(
-    db: SessionDep, user: CurrentUser, work_id: WorkId, body: ReasonIn = NO_REASON
+    db: SessionDep, user: CurrentUser, work_id: WorkId, body: OptionalReasonIn = NO_REASON
 ) -> ItemStateOut:
     work = works_service.get_work(db, work_id)
     works_service.restore_work(db, actor=user, work=work, reason=body.reason, now=utcnow())
@@ -732,7 +739,12 @@ def moderation_log(
     slug: str,
     limit: Limit = 50,
     cursor: Cursor = None,
-    action: str = Query(default="", max_length=32, description="Only entries of this action."),
+    action: str = Query(
+        default="",
+        max_length=32,
+        description="Only entries of this action.",
+        json_schema_extra={"enum": ["", *(a.value for a in LogAction)]},
+    ),
 ) -> LogList:
     community = communities_service.get_community(db, slug)
     view = log_service.public_page(db, community, limit=limit, cursor=cursor, action=action)

@@ -17,6 +17,7 @@ from app.communities.models import Community, LogAction
 from app.db import utcnow
 from app.discussion import service as discussion_service
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.i18n import N_
 from app.moderation import appeals as appeals_service
 from app.moderation import log as log_service
 from app.moderation import members, service
@@ -40,13 +41,13 @@ FLAGGED = "Thanks — moderators will review it."
 Errors = dict[str, dict[str, str]]
 #: Suspension periods offered by the form, in days (the API takes any from 1 to 365).
 PERIODS = [
-    (1, "1 day"),
-    (3, "3 days"),
-    (7, "1 week"),
-    (14, "2 weeks"),
-    (30, "30 days"),
-    (90, "90 days"),
-    (365, "1 year"),
+    (1, N_("1 day")),
+    (3, N_("3 days")),
+    (7, N_("1 week")),
+    (14, N_("2 weeks")),
+    (30, N_("30 days")),
+    (90, N_("90 days")),
+    (365, N_("1 year")),
 ]
 HELPERS = {"comment_path": comment_path, "work_path": work_path, "proposal_path": proposal_path}
 

@@ -7,14 +7,22 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.web.api import MAX_ID
+from app.moderation.appeals import MESSAGE_MAX as APPEAL_MAX
+from app.moderation.members import MESSAGE_MAX as WARNING_MAX
+from app.text import REASON_MAX
+from app.web.api import MAX_ID, NUMBER_ONLY, exactly_one_of, trimmed
 
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")]
 WarningId = Annotated[int, Path(ge=1, le=MAX_ID, description="The warning's id.")]
 AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The appeal's id.")]
 ItemState = Literal["visible", "pending_review", "removed", "deleted"]
+
+# The services' rules of a public reason (app.text.public_reason), counted after trimming:
+# required, or one the moderator may leave blank.
+REASON = trimmed(REASON_MAX)
+OPTIONAL_REASON = trimmed(REASON_MAX, min_length=0)
 
 
 class FlagCreate(BaseModel):
@@ -22,6 +30,7 @@ class FlagCreate(BaseModel):
         max_length=5000,
         description="What is wrong with it: 1 to 500 characters (after trimming).",
         examples=["Sexualised depiction of a character presented as 16."],
+        json_schema_extra={"pattern": REASON},
     )
 
 
@@ -79,8 +88,37 @@ class FlagQueue(BaseModel):
     next_cursor: str | None
 
 
+HIDE_OR_DISMISS = {"action": {"enum": ["hide", "dismiss"]}}
+
+
 class ResolveIn(BaseModel):
-    """Exactly one of `comment`, `work` and `proposal`."""
+    """Exactly one of `comment`, `work` and `proposal`; `hide` a comment or work, `lock` a
+    proposal, or `dismiss` the flags of any; a reason to hide or lock."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **exactly_one_of(
+                "comment",
+                "work",
+                "proposal",
+                branches={
+                    "comment": HIDE_OR_DISMISS,
+                    "work": HIDE_OR_DISMISS,
+                    "proposal": {"action": {"enum": ["lock", "dismiss"]}},
+                },
+            ),
+            "anyOf": [
+                {"properties": {"action": {"const": "dismiss"}}},
+                {
+                    "required": ["reason"],
+                    "properties": {
+                        "action": {"enum": ["hide", "lock"]},
+                        "reason": {"pattern": REASON},
+                    },
+                },
+            ],
+        }
+    )
 
     comment: int | None = Field(default=None, ge=1, le=MAX_ID)
     work: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -94,8 +132,9 @@ class ResolveIn(BaseModel):
     reason: str = Field(
         default="",
         max_length=5000,
-        description="Required for `hide` and `lock` (1 to 500 characters), optional for "
-        "`dismiss`: public, in the moderation log (and in a hidden item's place).",
+        description="Required for `hide` and `lock` (1 to 500 characters after trimming), "
+        "optional for `dismiss`: public, in the moderation log (and in a hidden item's place).",
+        json_schema_extra={"pattern": OPTIONAL_REASON},
     )
 
 
@@ -111,21 +150,36 @@ ItemRef = Annotated[int | None, Field(default=None, ge=1, le=MAX_ID)]
 
 class ReasonIn(BaseModel):
     reason: str = Field(
+        max_length=5000,
+        description="The public reason (1 to 500 characters after trimming), for the "
+        "moderation log.",
+        json_schema_extra={"pattern": REASON},
+    )
+
+
+class OptionalReasonIn(BaseModel):
+    reason: str = Field(
         default="",
         max_length=5000,
-        description="The public reason (1 to 500 characters), for the moderation log.",
+        description="An optional public reason (at most 500 characters after trimming), for "
+        "the moderation log.",
+        json_schema_extra={"pattern": OPTIONAL_REASON},
     )
 
 
 class RestoreIn(BaseModel):
     """Exactly one of `comment` and `work` (of this community)."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("comment", "work"))
+
     comment: ItemRef = None
     work: ItemRef = None
     reason: str = Field(
         default="",
         max_length=5000,
-        description="Optional public reason (at most 500 characters), for the moderation log.",
+        description="Optional public reason (at most 500 characters after trimming), for the "
+        "moderation log.",
+        json_schema_extra={"pattern": OPTIONAL_REASON},
     )
 
 
@@ -138,14 +192,17 @@ class ItemStateOut(BaseModel):
 class WarningIn(BaseModel):
     message: str = Field(
         max_length=20000,
-        description="The warning itself, 1 to 2,000 characters: private, for the member only.",
+        description=f"The warning itself, 1 to {WARNING_MAX:,} characters (after trimming): "
+        "private, for the member only.",
         examples=["Please argue with the proposal, not with the people who wrote it."],
+        json_schema_extra={"pattern": trimmed(WARNING_MAX)},
     )
     reason: str = Field(
         default="",
         max_length=5000,
         description="Optional public reason for the moderation log (which does not name the "
-        "member), at most 500 characters.",
+        "member), at most 500 characters after trimming.",
+        json_schema_extra={"pattern": OPTIONAL_REASON},
     )
 
 
@@ -165,9 +222,13 @@ class WarningList(BaseModel):
 
 
 class SuspendIn(BaseModel):
-    days: int = Field(ge=1, le=365, description="How long, in days (1 to 365).")
+    days: Annotated[int, Field(ge=1, le=365), NUMBER_ONLY] = Field(
+        description="How long, in days (1 to 365)."
+    )
     reason: str = Field(
-        max_length=5000, description="Public reason (1 to 500 characters), in the log."
+        max_length=5000,
+        description="Public reason (1 to 500 characters after trimming), in the log.",
+        json_schema_extra={"pattern": REASON},
     )
 
 
@@ -193,12 +254,16 @@ class AppealIn(BaseModel):
     """Exactly one of `comment`, `work` (yours, hidden by a moderator) and `suspension`
     (yours, in force)."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("comment", "work", "suspension"))
+
     comment: ItemRef = None
     work: ItemRef = None
     suspension: ItemRef = None
     message: str = Field(
         max_length=20000,
-        description="Why it should be undone, 1 to 2,000 characters: for the moderators only.",
+        description=f"Why it should be undone, 1 to {APPEAL_MAX:,} characters (after trimming): "
+        "for the moderators only.",
+        json_schema_extra={"pattern": trimmed(APPEAL_MAX)},
     )
 
 
@@ -231,7 +296,9 @@ class DecisionIn(BaseModel):
     )
     reason: str = Field(
         max_length=5000,
-        description="Public reason (1 to 500 characters): told to the appellant, and logged.",
+        description="Public reason (1 to 500 characters after trimming): told to the "
+        "appellant, and logged.",
+        json_schema_extra={"pattern": REASON},
     )
 
 

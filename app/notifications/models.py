@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.communities.models import Community
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
+from app.i18n import N_
 
 
 class Kind(enum.StrEnum):
@@ -29,14 +30,14 @@ class Kind(enum.StrEnum):
 
 
 KIND_LABELS = {
-    Kind.reply: "Replies to my comments",
-    Kind.proposal_state: "Changes of state of proposals I follow",
-    Kind.poll_opened: "Polls opening on proposals I follow",
-    Kind.poll_closing: "Polls closing within a day that I have not voted in",
-    Kind.objection: "Objections to my proposals",
-    Kind.new_round: "New rounds of polls I voted in",
-    Kind.guidelines: "New versions of my communities' guidelines",
-    Kind.moderation: "Moderators' actions on what I wrote",
+    Kind.reply: N_("Replies to my comments"),
+    Kind.proposal_state: N_("Changes of state of proposals I follow"),
+    Kind.poll_opened: N_("Polls opening on proposals I follow"),
+    Kind.poll_closing: N_("Polls closing within a day that I have not voted in"),
+    Kind.objection: N_("Objections to my proposals"),
+    Kind.new_round: N_("New rounds of polls I voted in"),
+    Kind.guidelines: N_("New versions of my communities' guidelines"),
+    Kind.moderation: N_("Moderators' actions on what I wrote"),
 }
 
 
@@ -51,9 +52,9 @@ class Delivery(enum.StrEnum):
 
 
 DELIVERY_LABELS = {
-    Delivery.in_app: "In the app only",
-    Delivery.email: "By email at once",
-    Delivery.digest: "In a daily email digest",
+    Delivery.in_app: N_("In the app only"),
+    Delivery.email: N_("By email at once"),
+    Delivery.digest: N_("In a daily email digest"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.notifications.models import Delivery, Kind
 from app.web.api import MAX_ID
@@ -38,12 +38,24 @@ class UnreadOut(BaseModel):
 class MarkRead(BaseModel):
     """Either `ids`, or `all` (optionally only up to the id `up_to`, the newest you saw)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["ids"], "properties": {"ids": {"minItems": 1}}},
+                {"required": ["all"], "properties": {"all": {"const": True}}},
+            ]
+        }
+    )
+
     ids: list[NotificationIdIn] = Field(
         default_factory=list,
         max_length=100,
         description="Notifications to mark read; all must be yours.",
     )
-    all: bool = Field(default=False, description="Mark every unread notification read.")
+    # Strict: the schema says boolean, so 0 or "no" is refused rather than read as false.
+    all: bool = Field(
+        default=False, strict=True, description="Mark every unread notification read."
+    )
     up_to: int | None = Field(
         default=None,
         ge=1,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from app import idempotency
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
@@ -48,6 +49,7 @@ from app.polls.schemas import (
 )
 from app.proposals import service as proposals_service
 from app.proposals.schemas import ProposalId
+from app.web import idempotency as keys
 from app.web.api import (
     COMMON_ERRORS,
     Cursor,
@@ -57,6 +59,7 @@ from app.web.api import (
     error_responses,
 )
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.idempotency import KeyHeader
 
 router = APIRouter(tags=["polls"], responses=COMMON_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -253,16 +256,32 @@ def get_poll(db: SessionDep, user: OptionalUser, poll_id: PollId) -> PollOut:
     summary="Cast or change my ballot (members on the poll's roll)",
     description=(
         "Only the latest ballot of the current round counts; earlier ones stay in the history. "
-        "`reason` is required for `concern` and `object`."
+        "`reason` is required for `concern` and `object`. With an `Idempotency-Key`, a retry "
+        "after a lost answer casts nothing new and gets the first answer again."
     ),
     responses=CHANGES,
 )
-def cast_ballot(db: SessionDep, user: CurrentUser, poll_id: PollId, body: BallotIn) -> MyBallotOut:
+def cast_ballot(
+    db: SessionDep,
+    user: CurrentUser,
+    poll_id: PollId,
+    body: BallotIn,
+    idempotency_key: KeyHeader = None,
+) -> MyBallotOut | Response:
     poll = service.get_poll(db, poll_id, viewer=user)
-    service.cast_ballot(
-        db, actor=user, poll=poll, position=body.position, reason=body.reason, now=utcnow()
-    )
-    return my_ballot_out(db, poll, user)
+    now = utcnow()
+    payload = {"poll": poll.id, **body.model_dump(mode="json")}
+    with idempotency.attempt(
+        db, user_id=user.id, key=idempotency_key, action="api:ballot", payload=payload, now=now
+    ) as attempt:
+        if attempt.replay is not None:
+            return keys.replay(attempt.replay)
+        ballot = service.cast_ballot(
+            db, actor=user, poll=poll, position=body.position, reason=body.reason, now=now
+        )
+        answer = my_ballot_out(db, poll, user)
+        attempt.record(result_id=ballot.id, response=answer.model_dump(mode="json"))
+    return answer
 
 
 @router.get(

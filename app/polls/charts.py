@@ -8,24 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.i18n import N_, gettext, ngettext, pgettext
+from app.i18n import gettext as _
 from app.polls.models import POSITION_LABELS, Position
 from app.polls.policy import WeightPolicy
 from app.polls.tally import ConstituencyTally, Figure, Tally
 
 #: The order positions are stacked in, from agreement to standing aside.
 ORDER = (Position.consent, Position.concern, Position.object, Position.stand_aside)
+#: Constituencies by name, as shown (marked for the catalogs, translated by `group_label`).
 GROUP_LABELS = {
-    "fan": "Fans",
-    "creator": "Creators",
-    "rights_holder": "Rights holders",
-    "moderator": "Moderators",
+    "fan": N_("Fans"),
+    "creator": N_("Creators"),
+    "rights_holder": N_("Rights holders"),
+    "moderator": N_("Moderators"),
 }
-#: How a position reads after a number of ballots ("3 consent", "1 stood aside").
+#: How a number of ballots of a position reads ("3 consent", "1 stood aside").
 POSITION_WORDS = {
-    Position.consent: "consent",
-    Position.concern: "consent with concerns",
-    Position.object: "object",
-    Position.stand_aside: "stood aside",
+    Position.consent: N_("%(count)s consent"),
+    Position.concern: N_("%(count)s consent with concerns"),
+    Position.object: N_("%(count)s object"),
+    Position.stand_aside: N_("%(count)s stood aside"),
 }
 
 
@@ -43,7 +46,20 @@ def percent(value: float) -> str:
 
 
 def group_label(name: str) -> str:
-    return GROUP_LABELS.get(name, name.replace("_", " ").capitalize())
+    """A constituency's name in the reader's language."""
+    if name in GROUP_LABELS:
+        return gettext(GROUP_LABELS[name])
+    return name.replace("_", " ").capitalize()
+
+
+def position_label(position: Position) -> str:
+    """A position's name in the reader's language."""
+    return gettext(POSITION_LABELS[position])
+
+
+def verdict(met: bool) -> str:
+    """Whether a rule's bar was reached, in a word."""
+    return _("met") if met else _("not met")
 
 
 def in_order(groups: list[ConstituencyTally]) -> list[ConstituencyTally]:
@@ -117,102 +133,148 @@ def _stack(parts: list[tuple[str, str, float, str]], total: float) -> list[Segme
 def positions_chart(tally: Tally) -> BarChart:
     """The weighted vote, stacked by position."""
     figures = [(p, tally.positions.get(p.value, Figure(0, 0.0))) for p in ORDER]
-    total = sum(f.weight for _, f in figures)
+    total = sum(f.weight for _position, f in figures)
     # Under constituency weights the vote is shared out in percent: its weights are percents.
     shares = tally.weight_policy == WeightPolicy.constituency.value
 
     def figure(position: Position, f: Figure) -> str:
-        ballots = f"{f.ballots:,} ballot{'s' if f.ballots != 1 else ''}"
+        ballots = ngettext(
+            "%(count)s ballot", "%(count)s ballots", f.ballots, count=number(f.ballots)
+        )
         if shares and position == Position.stand_aside:
-            return f"{ballots} (towards the quorum only)"
+            return _("%(ballots)s (towards the quorum only)", ballots=ballots)
         share = percent(100 * f.weight / total) if total else "0%"
-        return (
-            f"{share} · {ballots}" if shares else f"weight {number(f.weight)} ({share}) · {ballots}"
+        if shares:
+            return f"{share} · {ballots}"
+        return _(
+            "weight %(weight)s (%(share)s) · %(ballots)s",
+            weight=number(f.weight),
+            share=share,
+            ballots=ballots,
         )
 
-    parts = [(p.value, POSITION_LABELS[p], f.weight, figure(p, f)) for p, f in figures]
+    parts = [(p.value, position_label(p), f.weight, figure(p, f)) for p, f in figures]
     summary = (
-        "; ".join(f"{label}: {figure}" for _, label, _, figure in parts)
+        "; ".join(f"{label}: {figure}" for _key, label, _weight, figure in parts)
         if total
-        else "No ballot carried any weight."
+        else _("No ballot carried any weight.")
     )
-    return BarChart("positions", "The weighted vote", summary, _stack(parts, total))
+    return BarChart("positions", _("The weighted vote"), summary, _stack(parts, total))
 
 
 def participation_chart(tally: Tally) -> BarChart:
     """How much of the eligible weight took part, against the quorum."""
     took = min(tally.participation, 100.0)
-    verdict = "met" if tally.quorum_met else "not met"
+    met = verdict(tally.quorum_met)
+    participation = percent(tally.participation)
     return BarChart(
         "participation",
-        "Participation",
-        f"{percent(tally.participation)} of the eligible weight took part; the quorum is "
-        f"{tally.quorum}%, {verdict}.",
+        _("Participation"),
+        _(
+            "%(participation)s of the eligible weight took part; the quorum is %(quorum)s%%, "
+            "%(verdict)s.",
+            participation=participation,
+            quorum=tally.quorum,
+            verdict=met,
+        ),
         [
             Segment(
                 "took-part",
-                "Took part",
+                _("Took part"),
                 0.0,
                 took,
-                f"{percent(tally.participation)} (weight {number(tally.participating_weight)} "
-                f"of {number(tally.eligible_weight)})",
+                _(
+                    "%(participation)s (weight %(weight)s of %(total)s)",
+                    participation=participation,
+                    weight=number(tally.participating_weight),
+                    total=number(tally.eligible_weight),
+                ),
             )
         ],
-        Marker(float(tally.quorum), f"quorum {tally.quorum}%"),
-        headline=f"{percent(tally.participation)} · quorum {verdict}",
+        Marker(float(tally.quorum), _("quorum %(quorum)s%%", quorum=tally.quorum)),
+        headline=_(
+            "%(participation)s · quorum %(verdict)s", participation=participation, verdict=met
+        ),
     )
 
 
 def support_chart(tally: Tally) -> BarChart:
     """Consent among those who took a stand, against the threshold."""
-    marker = Marker(float(tally.threshold), f"threshold {tally.threshold}%")
+    marker = Marker(
+        float(tally.threshold), _("threshold %(threshold)s%%", threshold=tally.threshold)
+    )
     if tally.support is None:
         return BarChart(
             "support",
-            "Support",
-            "Nobody consented, raised a concern or objected, so there is no support to measure.",
+            _("Support"),
+            _("Nobody consented, raised a concern or objected, so there is no support to measure."),
             [],
             marker,
-            headline="nobody took a stand",
+            headline=_("nobody took a stand"),
         )
-    verdict = "met" if tally.threshold_met else "not met"
+    met = verdict(tally.threshold_met)
     support = min(tally.support, 100.0)
     return BarChart(
         "support",
-        "Support",
-        f"Consent, with or without concerns, made up {percent(tally.support)} of the weight "
-        f"of everyone who took a stand; the threshold is {tally.threshold}%, {verdict}.",
+        _("Support"),
+        _(
+            "Consent, with or without concerns, made up %(support)s of the weight of everyone "
+            "who took a stand; the threshold is %(threshold)s%%, %(verdict)s.",
+            support=percent(tally.support),
+            threshold=tally.threshold,
+            verdict=met,
+        ),
         [
-            Segment("consent", "Consent (with or without concerns)", 0.0, support, ""),
-            Segment("object", "Object", support, 100.0 - support, ""),
+            Segment("consent", _("Consent (with or without concerns)"), 0.0, support, ""),
+            Segment("object", _("Object"), support, 100.0 - support, ""),
         ],
         marker,
-        headline=f"{percent(tally.support)} · threshold {verdict}",
+        headline=_(
+            "%(support)s · threshold %(verdict)s", support=percent(tally.support), verdict=met
+        ),
     )
 
 
 def _group_chart(group: ConstituencyTally, weighted_total: float) -> BarChart:
     """One constituency: its ballots by position, as a share of its members on the roll."""
     figures = [(p, group.positions.get(p.value, Figure(0, 0.0))) for p in ORDER]
-    voted = sum(f.ballots for _, f in figures)
+    voted = sum(f.ballots for _position, f in figures)
     label = group_label(group.name)
-    parts = [(p.value, POSITION_LABELS[p], float(f.ballots), f"{f.ballots:,}") for p, f in figures]
+    parts = [(p.value, position_label(p), float(f.ballots), f"{f.ballots:,}") for p, f in figures]
     weight = sum(f.weight for p, f in figures if p != Position.stand_aside)
-    said = ", ".join(f"{f.ballots:,} {POSITION_WORDS[p]}" for p, f in figures if f.ballots)
-    carried = (
-        f" Its ballots carried {percent(100 * weight / weighted_total)} of the weighted vote."
-        if weighted_total
-        else ""
+    said = pgettext("list separator", ", ").join(
+        gettext(POSITION_WORDS[p], count=number(f.ballots)) for p, f in figures if f.ballots
     )
-    share = f" (share {group.share}%)" if group.share is not None else ""
+    counts = {"voted": f"{voted:,}", "eligible": f"{group.eligible:,}", "group": label.lower()}
+    summary = (
+        _(
+            "%(voted)s of %(eligible)s %(group)s on the roll took part: %(said)s.",
+            said=said,
+            **counts,
+        )
+        if said
+        else _("%(voted)s of %(eligible)s %(group)s on the roll took part.", **counts)
+    )
+    if weighted_total:
+        summary += " " + _(
+            "Its ballots carried %(share)s of the weighted vote.",
+            share=percent(100 * weight / weighted_total),
+        )
+    title = (
+        _("%(group)s (share %(share)s%%)", group=label, share=group.share)
+        if group.share is not None
+        else label
+    )
     return BarChart(
         f"group-{group.name}",
-        f"{label}{share}",
-        f"{voted:,} of {group.eligible:,} {label.lower()} on the roll took part"
-        + (f": {said}." if said else ".")
-        + carried,
+        title,
+        summary,
         _stack(parts, float(max(group.eligible, voted))),
-        headline=f"{voted:,} of {group.eligible:,} took part",
+        headline=_(
+            "%(voted)s of %(eligible)s took part",
+            voted=counts["voted"],
+            eligible=counts["eligible"],
+        ),
     )
 
 

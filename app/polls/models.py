@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.communities.models import Role, role_column
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum, timestamp
+from app.i18n import N_
 from app.proposals.models import Proposal
 
 
@@ -27,10 +28,10 @@ class Position(enum.StrEnum):
 
 
 POSITION_LABELS = {
-    Position.consent: "Consent",
-    Position.concern: "Consent with concerns",
-    Position.object: "Object",
-    Position.stand_aside: "Stand aside",
+    Position.consent: N_("Consent"),
+    Position.concern: N_("Consent with concerns"),
+    Position.object: N_("Object"),
+    Position.stand_aside: N_("Stand aside"),
 }
 #: Positions that must say why.
 REASONED = frozenset({Position.concern, Position.object})

@@ -7,12 +7,15 @@ frozen on each poll when it opens, so changing the policy never changes a runnin
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from app.communities.models import Role
 from app.errors import ValidationFailed
+from app.i18n import N_, gettext, ngettext, pgettext
+from app.i18n import gettext as _
 
 
 class WeightPolicy(enum.StrEnum):
@@ -38,10 +41,11 @@ class Secrecy(enum.StrEnum):
 
 #: Roles that form a constituency of their own; moderators vote within one of them.
 CONSTITUENCIES = (Role.fan, Role.creator, Role.rights_holder)
+#: Marked for the catalogs; `explain` translates them where it shows them.
 CONSTITUENCY_LABELS = {
-    Role.fan: "Fans",
-    Role.creator: "Creators",
-    Role.rights_holder: "Rights holders",
+    Role.fan: N_("Fans"),
+    Role.creator: N_("Creators"),
+    Role.rights_holder: N_("Rights holders"),
 }
 MAX_WEIGHT = 100
 MAX_DURATION_DAYS = 60
@@ -144,7 +148,7 @@ def _whole(raw: object, low: int, high: int, problem: str) -> tuple[int | None, 
         return None, problem
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().lstrip("-").isdigit():
+    elif isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
         value = int(raw.strip())
     else:
         return None, problem
@@ -240,91 +244,142 @@ class Explanation:
     meaning: str
 
 
+def _listed(items: list[str]) -> str:
+    """Items of a list in a sentence ("fan 1, creator 2"), in the reader's language."""
+    return pgettext("list separator", ", ").join(items)
+
+
+def _constituency(role: Role) -> str:
+    return gettext(CONSTITUENCY_LABELS[role]).lower()
+
+
 def explain(policy: PollPolicy) -> list[Explanation]:
-    """Each setting, its value and what it means, in plain words."""
+    """Each setting, its value and what it means, in plain words (in the reader's language:
+    call it when the page is written)."""
     if policy.weight_policy == WeightPolicy.equal:
         weights = Explanation(
-            "Weights", "Equal", "Every member on the poll's roll has one vote of equal weight."
+            _("Weights"),
+            _("Equal"),
+            _("Every member on the poll's roll has one vote of equal weight."),
         )
     elif policy.weight_policy == WeightPolicy.role:
-        listed = ", ".join(f"{Role(r).label.lower()} {w}" for r, w in policy.role_weights.items())
+        listed = _listed(
+            [f"{gettext(Role(r).label).lower()} {w}" for r, w in policy.role_weights.items()]
+        )
         weights = Explanation(
-            "Weights",
-            f"By role ({listed})",
-            "A ballot counts as many times as its voter's role weighs: with these weights a "
-            f"creator's ballot counts {policy.role_weights[Role.creator]} times a fan's "
-            f"{policy.role_weights[Role.fan]}.",
+            _("Weights"),
+            _("By role (%(weights)s)", weights=listed),
+            _(
+                "A ballot counts as many times as its voter's role weighs: with these weights a "
+                "creator's ballot counts %(creator)s times a fan's %(fan)s.",
+                creator=policy.role_weights[Role.creator],
+                fan=policy.role_weights[Role.fan],
+            ),
         )
     else:
-        listed = ", ".join(
-            f"{CONSTITUENCY_LABELS[Role(r)].lower()} {s}%"
-            for r, s in policy.constituency_shares.items()
+        listed = _listed(
+            [f"{_constituency(Role(r))} {s}%" for r, s in policy.constituency_shares.items()]
         )
         weights = Explanation(
-            "Weights",
-            f"By constituency ({listed})",
-            "Each constituency holds a fixed share of the vote, split equally among its members "
-            "who consent, raise concerns or object; a constituency where nobody takes a position "
-            "gives its share to the others in proportion. Moderators vote as "
-            f"{CONSTITUENCY_LABELS[Role(policy.moderators_vote_as)].lower()}.",
+            _("Weights"),
+            _("By constituency (%(shares)s)", shares=listed),
+            _(
+                "Each constituency holds a fixed share of the vote, split equally among its "
+                "members who consent, raise concerns or object; a constituency where nobody takes "
+                "a position gives its share to the others in proportion. Moderators vote as "
+                "%(constituency)s.",
+                constituency=_constituency(Role(policy.moderators_vote_as)),
+            ),
         )
-    blocking = (
-        "Any open objection blocks the proposal, whatever the numbers, until the objector "
-        "withdraws it, the text is amended, or a moderator rules it not paramount."
-        if policy.objection_rule == ObjectionRule.any_blocks
-        else "Objections do not block on their own: they count against the threshold."
-    )
+    if policy.objection_rule == ObjectionRule.any_blocks:
+        objections = Explanation(
+            _("Objections"),
+            _("any blocks"),
+            _(
+                "Any open objection blocks the proposal, whatever the numbers, until the objector "
+                "withdraws it, the text is amended, or a moderator rules it not paramount."
+            ),
+        )
+    else:
+        objections = Explanation(
+            _("Objections"),
+            _("threshold"),
+            _("Objections do not block on their own: they count against the threshold."),
+        )
     return [
         weights,
         Explanation(
-            "Quorum",
+            _("Quorum"),
             _percent(policy.quorum),
-            f"At least {policy.quorum}% of the eligible weight must take part; standing aside "
-            "counts as taking part.",
-        ),
-        Explanation(
-            "Threshold",
-            _percent(policy.threshold),
-            f"Consent (with or without concerns) must make up at least {policy.threshold}% of "
-            "the weight of everyone who consented, raised concerns or objected.",
-        ),
-        Explanation("Objections", policy.objection_rule.value.replace("_", " "), blocking),
-        Explanation(
-            "Results",
-            "Hidden until close" if policy.results == Visibility.hidden else "Live",
-            "Nobody, moderators included, sees any count before the poll closes."
-            if policy.results == Visibility.hidden
-            else "Everyone sees the running tally while the poll is open.",
-        ),
-        Explanation(
-            "Ballots",
-            policy.ballots.value.capitalize(),
-            "Ballots and their reasons are shown with the voter's name: reasons are part of the "
-            "deliberation."
-            if policy.ballots == Secrecy.named
-            else "Nobody, moderators included, ever sees who cast which ballot; after the poll "
-            "closes, the list of who took part is shown.",
-        ),
-        Explanation(
-            "Duration",
-            f"{policy.duration_days} day{'s' if policy.duration_days != 1 else ''}",
-            "How long a poll runs, and how long each new round runs after the text is amended.",
-        ),
-        Explanation(
-            "Who may vote",
-            "Members when the poll opens"
-            + (
-                f", after {policy.min_membership_days} days of membership"
-                if policy.min_membership_days
-                else ""
+            _(
+                "At least %(quorum)s%% of the eligible weight must take part; standing aside "
+                "counts as taking part.",
+                quorum=policy.quorum,
             ),
-            "The electoral roll and every voter's weight are frozen when the poll opens: joining "
-            "or changing roles later changes nothing in that poll.",
         ),
         Explanation(
-            "Rounds",
+            _("Threshold"),
+            _percent(policy.threshold),
+            _(
+                "Consent (with or without concerns) must make up at least %(threshold)s%% of the "
+                "weight of everyone who consented, raised concerns or objected.",
+                threshold=policy.threshold,
+            ),
+        ),
+        objections,
+        Explanation(
+            _("Results"),
+            _("Hidden until close"),
+            _("Nobody, moderators included, sees any count before the poll closes."),
+        )
+        if policy.results == Visibility.hidden
+        else Explanation(
+            _("Results"),
+            _("Live"),
+            _("Everyone sees the running tally while the poll is open."),
+        ),
+        Explanation(
+            _("Ballots"),
+            _("Named"),
+            _(
+                "Ballots and their reasons are shown with the voter's name: reasons are part of "
+                "the deliberation."
+            ),
+        )
+        if policy.ballots == Secrecy.named
+        else Explanation(
+            _("Ballots"),
+            _("Anonymous"),
+            _(
+                "Nobody, moderators included, ever sees who cast which ballot; after the poll "
+                "closes, the list of who took part is shown."
+            ),
+        ),
+        Explanation(
+            _("Duration"),
+            ngettext("%(num)d day", "%(num)d days", policy.duration_days),
+            _("How long a poll runs, and how long each new round runs after the text is amended."),
+        ),
+        Explanation(
+            _("Who may vote"),
+            _(
+                "Members when the poll opens, after %(days)s days of membership",
+                days=policy.min_membership_days,
+            )
+            if policy.min_membership_days
+            else _("Members when the poll opens"),
+            _(
+                "The electoral roll and every voter's weight are frozen when the poll opens: "
+                "joining or changing roles later changes nothing in that poll."
+            ),
+        ),
+        Explanation(
+            _("Rounds"),
             str(policy.max_rounds),
-            "Amending the text during a poll starts a new round: ballots of earlier rounds stay "
-            f"in the record but stop counting. A poll has at most {policy.max_rounds} rounds.",
+            _(
+                "Amending the text during a poll starts a new round: ballots of earlier rounds "
+                "stay in the record but stop counting. A poll has at most %(rounds)s rounds.",
+                rounds=policy.max_rounds,
+            ),
         ),
     ]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.i18n import N_
 from app.polls import service
 from app.polls.models import Ballot, Poll, Position
 from app.polls.policy import Secrecy
@@ -17,10 +18,10 @@ from app.polls.policy import Secrecy
 Resolution = Literal["withdrawn", "amended", "not_paramount", "open"]
 
 RESOLUTION_LABELS: dict[Resolution, str] = {
-    "withdrawn": "withdrawn by the objector",
-    "amended": "answered by amending the text (a new round began)",
-    "not_paramount": "ruled not paramount by a moderator",
-    "open": "still open when the poll closed (counted against the threshold)",
+    "withdrawn": N_("withdrawn by the objector"),
+    "amended": N_("answered by amending the text (a new round began)"),
+    "not_paramount": N_("ruled not paramount by a moderator"),
+    "open": N_("still open when the poll closed (counted against the threshold)"),
 }
 
 

@@ -11,16 +11,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import Response
 
+from app import idempotency
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.polls import service, views
-from app.polls.models import Poll, Position
+from app.polls.models import Ballot, Poll, Position
 from app.proposals import routes as proposal_pages
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from app.proposals.schemas import ProposalId
+from app.web import idempotency as keys
 from app.web.api import MAX_ID
 from app.web.csrf import FORM_FIELD
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
@@ -260,33 +262,51 @@ def cast_ballot(
     position: FormStr = "",
     reason: FormStr = "",
     page: FormStr = "",
+    idempotency_key: FormStr = "",
 ) -> Response:
     poll = _poll_in(db, user, slug, poll_id)
-    try:
-        ballot = service.cast_ballot(
-            db, actor=user, poll=poll, position=position, reason=reason, now=utcnow()
-        )
-    except (ValidationFailed, Conflict) as exc:
-        typed = views.Form({"position": position, "reason": reason}, exc.fields, exc.message)
-        return _refused(
-            request,
-            db,
-            poll.proposal,
-            user,
-            exc,
-            page=page,
-            poll=poll,
-            forms=views.Forms(ballot=typed),
-        )
-    return _done(
-        request,
+    now = utcnow()
+    # The form's key: a second submit of the same form (a lost answer, a double click)
+    # answers as the first did and casts nothing new.
+    with idempotency.attempt(
         db,
-        poll.proposal,
-        user,
-        page=page,
-        poll=poll,
-        message=f"Your ballot was cast: {ballot.position.label}. "
-        f"Your receipt is {service.format_receipt(ballot.receipt)}.",
+        user_id=user.id,
+        key=keys.form_key(idempotency_key),
+        action="form:ballot",
+        payload={"poll": poll.id, "position": position, "reason": reason},
+        now=now,
+    ) as attempt:
+        if attempt.replay is not None:
+            cast = db.get(Ballot, attempt.replay.result_id or 0)
+            return _done(
+                request, db, poll.proposal, user, page=page, poll=poll, message=_cast(cast)
+            )
+        try:
+            ballot = service.cast_ballot(
+                db, actor=user, poll=poll, position=position, reason=reason, now=now
+            )
+        except (ValidationFailed, Conflict) as exc:
+            typed = views.Form({"position": position, "reason": reason}, exc.fields, exc.message)
+            return _refused(
+                request,
+                db,
+                poll.proposal,
+                user,
+                exc,
+                page=page,
+                poll=poll,
+                forms=views.Forms(ballot=typed),
+            )
+        attempt.record(result_id=ballot.id, status_code=303)
+        return _done(request, db, poll.proposal, user, page=page, poll=poll, message=_cast(ballot))
+
+
+def _cast(ballot: Ballot | None) -> str:
+    if ballot is None:
+        return "Your ballot was cast."
+    return (
+        f"Your ballot was cast: {ballot.position.label}. "
+        f"Your receipt is {service.format_receipt(ballot.receipt)}."
     )
 
 

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.config import JsonDict
 
 from app.communities.models import Role
 from app.polls.models import Outcome, Position
-from app.polls.policy import ObjectionRule, PollPolicy, Secrecy, Visibility, WeightPolicy
-from app.polls.service import LIST_LIMIT
-from app.web.api import MAX_ID
+from app.polls.policy import (
+    CONSTITUENCIES,
+    MAX_DURATION_DAYS,
+    MAX_MEMBERSHIP_DAYS,
+    MAX_ROUNDS,
+    MAX_WEIGHT,
+    ObjectionRule,
+    PollPolicy,
+    Secrecy,
+    Visibility,
+    WeightPolicy,
+)
+from app.polls.service import LIST_LIMIT, REASON_MAX
+from app.text import REASON_MAX as PUBLIC_REASON_MAX
+from app.web.api import MAX_ID, WholeNumber, trimmed
 
 PollId = Annotated[int, Path(ge=1, le=MAX_ID, description="The poll's id.")]
 BallotId = Annotated[int, Path(ge=1, le=MAX_ID, description="The objection's ballot id.")]
@@ -55,40 +68,102 @@ class PolicyDetailOut(PolicyOut):
     explanations: list[ExplanationOut]
 
 
-class PolicyIn(BaseModel):
-    """Settings to change; those left out keep their value.
+def _settings(roles: tuple[Role, ...], low: int, high: int) -> JsonDict:
+    """A whole number from `low` to `high` for each of `roles`, and for nothing else."""
+    number: JsonDict = {"type": "integer", "minimum": low, "maximum": high}
+    return {
+        "type": "object",
+        "properties": {role.value: dict(number) for role in roles},
+        "additionalProperties": False,
+    }
 
-    Weights and shares may be objects (`{"role_weights": {"creator": 2}}`) or flat keys as the
-    policy form names them (`{"role_weights.creator": 2}`). Ranges are checked by the service,
-    which names every wrong setting in `fields`.
-    """
 
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={"examples": [{"quorum": 30, "role_weights": {"creator": 2}}]},
+ROLE_WEIGHTS = _settings(tuple(Role), 1, MAX_WEIGHT)
+CONSTITUENCY_SHARES = _settings(CONSTITUENCIES, 0, 100)
+WEIGHT = f"A whole number from 1 to {MAX_WEIGHT}."
+SHARE = "A whole percent from 0 to 100; the shares must add up to 100."
+
+
+def _between(low: int, high: int) -> JsonDict:
+    return {"minimum": low, "maximum": high}
+
+
+def _flat(role: Role, *, share: bool = False) -> Any:
+    """A setting of one role as the policy form names it (`role_weights.creator`)."""
+    group = "constituency_shares" if share else "role_weights"
+    return Field(
+        default=None,
+        alias=f"{group}.{role.value}",
+        description=SHARE if share else WEIGHT,
+        json_schema_extra=_between(0, 100) if share else _between(1, MAX_WEIGHT),
     )
 
+
+def _no_other_settings(schema: JsonDict) -> None:
+    # Extra keys are read, to be refused by name: the service says "There is no such setting".
+    schema["additionalProperties"] = False
+    schema["examples"] = [{"quorum": 30, "role_weights": {"creator": 2}}]
+
+
+class PolicyIn(BaseModel):
+    """Settings to change; those left out (or null) keep their value.
+
+    Weights and shares may be objects (`{"role_weights": {"creator": 2}}`) or flat keys as the
+    policy form names them (`{"role_weights.creator": 2}`). The service checks the settings and
+    names every wrong one in `fields`; the constituency shares, with those left as they are,
+    must add up to 100.
+    """
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_no_other_settings)
+
     weight_policy: WeightPolicy | None = None
-    role_weights: dict[str, StrictInt] | None = Field(default=None, max_length=len(Role))
-    constituency_shares: dict[str, StrictInt] | None = Field(default=None, max_length=len(Role))
-    moderators_vote_as: str | None = Field(default=None, max_length=24)
-    quorum: StrictInt | None = None
-    threshold: StrictInt | None = None
+    role_weights: (
+        Annotated[dict[str, WholeNumber], WithJsonSchema(ROLE_WEIGHTS, mode="validation")] | None
+    ) = Field(default=None, max_length=len(Role), description=WEIGHT)
+    constituency_shares: (
+        Annotated[dict[str, WholeNumber], WithJsonSchema(CONSTITUENCY_SHARES, mode="validation")]
+        | None
+    ) = Field(default=None, max_length=len(Role), description=SHARE)
+    moderators_vote_as: str | None = Field(
+        default=None,
+        max_length=24,
+        description="The constituency moderators vote in.",
+        json_schema_extra={"enum": [*(role.value for role in CONSTITUENCIES), None]},
+    )
+    quorum: WholeNumber | None = Field(default=None, json_schema_extra=_between(0, 100))
+    threshold: WholeNumber | None = Field(default=None, json_schema_extra=_between(1, 100))
     objection_rule: ObjectionRule | None = None
     results: Visibility | None = None
     ballots: Secrecy | None = None
-    duration_days: StrictInt | None = None
-    min_membership_days: StrictInt | None = None
-    max_rounds: StrictInt | None = None
+    duration_days: WholeNumber | None = Field(
+        default=None, json_schema_extra=_between(1, MAX_DURATION_DAYS)
+    )
+    min_membership_days: WholeNumber | None = Field(
+        default=None, json_schema_extra=_between(0, MAX_MEMBERSHIP_DAYS)
+    )
+    max_rounds: WholeNumber | None = Field(default=None, json_schema_extra=_between(1, MAX_ROUNDS))
+    role_weights_fan: WholeNumber | None = _flat(Role.fan)
+    role_weights_creator: WholeNumber | None = _flat(Role.creator)
+    role_weights_rights_holder: WholeNumber | None = _flat(Role.rights_holder)
+    role_weights_moderator: WholeNumber | None = _flat(Role.moderator)
+    constituency_shares_fan: WholeNumber | None = _flat(Role.fan, share=True)
+    constituency_shares_creator: WholeNumber | None = _flat(Role.creator, share=True)
+    constituency_shares_rights_holder: WholeNumber | None = _flat(Role.rights_holder, share=True)
 
     def settings(self) -> dict[str, object]:
         """The flat settings the polls service takes (`PollPolicy.to_form` names)."""
+        extra = self.model_extra or {}
         flat: dict[str, object] = {}
-        for name, value in self.model_dump(exclude_none=True, mode="json").items():
+        given = self.model_dump(exclude_none=True, mode="json", by_alias=True)
+        for name, value in given.items():
+            if name in extra:
+                continue
             if isinstance(value, dict) and name in ("role_weights", "constituency_shares"):
                 flat.update({f"{name}.{key}": item for key, item in value.items()})
             else:
                 flat[name] = value
+        # Whatever else was sent is no setting, null or not: the service refuses it by name.
+        flat.update(extra)
         return flat
 
 
@@ -240,16 +315,32 @@ class ResultsOut(BaseModel):
 
 
 class BallotIn(BaseModel):
+    # The service's rule, in the schema: a concern or an objection says why.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"position": {"enum": ["consent", "stand_aside"]}}},
+                {
+                    "required": ["reason"],
+                    "properties": {"reason": {"pattern": trimmed(REASON_MAX)}},
+                },
+            ]
+        }
+    )
+
     position: str = Field(
         max_length=24,
         description="consent, concern (consent with concerns), object or stand_aside.",
         examples=["concern"],
+        json_schema_extra={"enum": [p.value for p in Position]},
     )
     reason: str = Field(
         default="",
         max_length=10_000,
-        description="Required for concern and object.",
+        description=f"Required for concern and object; at most {REASON_MAX:,} characters (after "
+        "trimming).",
         examples=["Fan art sold at events needs a clearer line."],
+        json_schema_extra={"pattern": trimmed(REASON_MAX, min_length=0)},
     )
 
 
@@ -276,7 +367,12 @@ class MyBallotOut(BaseModel):
 
 class RulingIn(BaseModel):
     ruling: Literal["not_paramount"]
-    reason: str = Field(max_length=2000, examples=["The concern is addressed by clause 3.2."])
+    reason: str = Field(
+        max_length=2000,
+        description=f"Public: 1 to {PUBLIC_REASON_MAX} characters (after trimming).",
+        examples=["The concern is addressed by clause 3.2."],
+        json_schema_extra={"pattern": trimmed(PUBLIC_REASON_MAX)},
+    )
 
 
 class ExportPollOut(BaseModel):

@@ -469,7 +469,7 @@ def cast_ballot(
     chosen = Position.__members__.get(position)
     reason = reason.strip()
     if chosen is None:
-        problems["position"] = "Choose consent, concern, object or stand_aside."
+        problems["position"] = "Choose consent, consent with concerns, object or stand aside."
     elif chosen in REASONED and not reason:
         problems["reason"] = (
             "Say what concerns you." if chosen == Position.concern else "Say why you object."

@@ -3,11 +3,15 @@ and the policy page with its worked example.
 
 Who may see what comes from `service.view` alone; this module only puts it into words,
 figures and charts for the pages.
+
+Those words are in the reader's language, which `render` chooses when it starts writing the
+page, after the route has built the page's context: so text is made where the template reads
+it (the panel's properties, and `Deferred` parts of the pages), not when the context is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -18,25 +22,71 @@ from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.communities.models import Community, Role
+from app.i18n import N_, gettext, ngettext, relative
+from app.i18n import gettext as _
 from app.polls import charts as charting
 from app.polls import permissions as perms
 from app.polls import service
 from app.polls import tally as counting
-from app.polls.models import POSITION_LABELS, Ballot, Poll, Position
+from app.polls.models import Ballot, Poll, Position
 from app.polls.policy import (
     CONSTITUENCIES,
     ObjectionRule,
     PollPolicy,
+    Secrecy,
     WeightPolicy,
     explain,
 )
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal, ProposalState
 from app.web.api import API_PREFIX
-from app.web.templating import relative
 
 #: The pages a poll form may come back to after it posts.
 PAGES = ("proposal", "poll")
+
+_UNSET: Any = object()
+
+
+class Deferred:
+    """A part of a page, worked out when the template first reads it.
+
+    A route builds the page's context before `render` chooses the reader's language, so text
+    made while building it would come out in the default language. A `Deferred` part is made
+    when the template reads it, in the reader's language; it reads through to what `make`
+    returns (attributes, items, iteration, length and truth).
+    """
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._value: Any = _UNSET
+
+    @property
+    def value(self) -> Any:
+        if self._value is _UNSET:
+            self._value = self._make()
+        return self._value
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.value, name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.value[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 # --- Forms --------------------------------------------------------------------------------
@@ -85,20 +135,22 @@ class Choice:
 
 def position_choices(policy: PollPolicy) -> list[Choice]:
     """The four positions with a short hint each (objections as this poll counts them)."""
-    objecting = (
-        "Under these rules an open objection blocks the proposal."
-        if policy.objection_rule == ObjectionRule.any_blocks
-        else "Objections count against the threshold."
-    )
     hints = {
-        Position.consent: "I support the text as it stands.",
-        Position.concern: "I can live with it, with reservations: say which, so the authors "
-        "can answer.",
-        Position.object: f"It must not pass as written: say why. {objecting}",
-        Position.stand_aside: "I will not stand in the way. You count towards the quorum, "
-        "not for or against.",
+        Position.consent: _("I support the text as it stands."),
+        Position.concern: _(
+            "I can live with it, with reservations: say which, so the authors can answer."
+        ),
+        Position.object: _(
+            "It must not pass as written: say why. Under these rules an open objection blocks "
+            "the proposal."
+        )
+        if policy.objection_rule == ObjectionRule.any_blocks
+        else _("It must not pass as written: say why. Objections count against the threshold."),
+        Position.stand_aside: _(
+            "I will not stand in the way. You count towards the quorum, not for or against."
+        ),
     }
-    return [Choice(p.value, POSITION_LABELS[p], hints[p]) for p in Position]
+    return [Choice(p.value, charting.position_label(p), hints[p]) for p in Position]
 
 
 def voter_line(view: service.PollView) -> str | None:
@@ -106,41 +158,55 @@ def voter_line(view: service.PollView) -> str | None:
     voter = view.voter
     if voter is None:
         return None
-    role = voter.role.label.lower()
+    role = gettext(voter.role.label).lower()
     policy = view.policy
     if policy.weight_policy == WeightPolicy.role:
-        return f"You vote as a {role} with weight {voter.weight}."
+        return _("You vote as a %(role)s with weight %(weight)s.", role=role, weight=voter.weight)
     if policy.weight_policy == WeightPolicy.constituency:
-        group = charting.group_label(voter.constituency).lower()
-        share = policy.constituency_shares.get(voter.constituency, 0)
-        return (
-            f"You vote as a {role} in the {group}' constituency, which holds {share}% of the "
-            "vote, shared equally among its members who take a stand."
+        return _(
+            "You vote as a %(role)s in the %(constituency)s' constituency, which holds "
+            "%(share)s%% of the vote, shared equally among its members who take a stand.",
+            role=role,
+            constituency=charting.group_label(voter.constituency).lower(),
+            share=policy.constituency_shares.get(voter.constituency, 0),
         )
-    return f"You vote as a {role}; every ballot weighs the same."
+    return _("You vote as a %(role)s; every ballot weighs the same.", role=role)
 
 
 def rules_line(policy: PollPolicy) -> str:
     """The policy in one line, for the panel (the poll page explains it in full)."""
     weights = {
-        WeightPolicy.equal: "equal weights",
-        WeightPolicy.role: "weights by role",
-        WeightPolicy.constituency: "shares by constituency",
+        WeightPolicy.equal: _("Equal weights"),
+        WeightPolicy.role: _("Weights by role"),
+        WeightPolicy.constituency: _("Shares by constituency"),
     }[policy.weight_policy]
     objections = (
-        "any open objection blocks"
+        _("any open objection blocks")
         if policy.objection_rule == ObjectionRule.any_blocks
-        else "objections count against the threshold"
+        else _("objections count against the threshold")
     )
-    return (
-        f"{weights.capitalize()}, quorum {policy.quorum}%, threshold {policy.threshold}%, "
-        f"{objections}; ballots are {policy.ballots.value}."
+    return _(
+        "%(weights)s, quorum %(quorum)s%%, threshold %(threshold)s%%, %(objections)s; "
+        "ballots are %(ballots)s.",
+        weights=weights,
+        quorum=policy.quorum,
+        threshold=policy.threshold,
+        objections=objections,
+        ballots=_("named") if policy.ballots == Secrecy.named else _("anonymous"),
     )
+
+
+#: What became of one of the viewer's ballots: "counts" names the one that does.
+HISTORY_STATUSES = {
+    "amended": N_("no longer counts: the text was amended since"),
+    "counts": N_("counts"),
+    "replaced": N_("replaced"),
+}
 
 
 def _history_status(ballot: Ballot, poll: Poll) -> str:
     if ballot.round_number < poll.current_round:
-        return "no longer counts: the text was amended since"
+        return "amended"
     return "counts" if ballot.latest else "replaced"
 
 
@@ -148,7 +214,82 @@ def _history_status(ballot: Ballot, poll: Poll) -> str:
 class HistoryLine:
     ballot: Ballot
     receipt: str
+    #: A key of `HISTORY_STATUSES`.
     status: str
+
+    @property
+    def status_label(self) -> str:
+        return gettext(HISTORY_STATUSES[self.status])
+
+
+#: The outcome of a closed poll, as its badge says it.
+OUTCOME_LABELS = {
+    "passed": N_("Passed"),
+    "rejected": N_("Rejected"),
+    "withdrawn": N_("Withdrawn"),
+}
+
+
+def outcome_label(outcome: str) -> str:
+    return gettext(OUTCOME_LABELS[outcome]) if outcome in OUTCOME_LABELS else outcome.capitalize()
+
+
+def sentence(tally: counting.Tally) -> str:
+    """The outcome as a fan would say it: `Tally.sentence` in the reader's language (that one
+    stays in English for the API, events and exports)."""
+    participation = charting.percent(tally.participation)
+    took_part = _(
+        "%(participation)s of the eligible weight took part (quorum %(quorum)s%%)",
+        participation=participation,
+        quorum=tally.quorum,
+    )
+    if tally.decided_by == "quorum":
+        return _(
+            "Rejected: the quorum was not met. Only %(participation)s of the eligible weight "
+            "took part, and %(quorum)s%% was needed.",
+            participation=participation,
+            quorum=tally.quorum,
+        )
+    if tally.decided_by == "objection":
+        return ngettext(
+            "Rejected: %(num)d objection stayed open, and under this poll's rules any open "
+            "objection blocks the proposal. %(took_part)s.",
+            "Rejected: %(num)d objections stayed open, and under this poll's rules any open "
+            "objection blocks the proposal. %(took_part)s.",
+            tally.open_objections,
+            took_part=took_part[:1].upper() + took_part[1:],
+        )
+    if tally.support is None:
+        return _(
+            "Rejected: no ballot that holds a share of the vote consented, raised a concern or "
+            "objected."
+        )
+    support = charting.percent(tally.support)
+    if tally.decided_by == "threshold":
+        return _(
+            "Rejected: the threshold was not met. Consent made up %(support)s of the weighted "
+            "vote, and %(threshold)s%% was needed.",
+            support=support,
+            threshold=tally.threshold,
+        )
+    consent = _(
+        "consent made up %(support)s of the weighted vote (threshold %(threshold)s%%)",
+        support=support,
+        threshold=tally.threshold,
+    )
+    if tally.open_objections == 0:
+        return _(
+            "Passed: %(consent)s, %(took_part)s, and no objection stayed open.",
+            consent=consent,
+            took_part=took_part,
+        )
+    return ngettext(
+        "Passed: %(consent)s, %(took_part)s, and %(num)d objection counted against the threshold.",
+        "Passed: %(consent)s, %(took_part)s, and %(num)d objections counted against the threshold.",
+        tally.open_objections,
+        consent=consent,
+        took_part=took_part,
+    )
 
 
 @dataclass(frozen=True)
@@ -168,9 +309,7 @@ class PollPanel:
     can_moderate: bool
     can_amend: bool
     rounds_left: int
-    voter_line: str | None
     receipt: str | None
-    positions: list[Choice]
     forms: Forms
     ballot_values: Mapping[str, str]
     open_values: Mapping[str, str]
@@ -181,7 +320,16 @@ class PollPanel:
 
     @property
     def policy_form(self) -> PolicyForm:
-        return POLICY_FORM
+        return policy_form()
+
+    @property
+    def voter_line(self) -> str | None:
+        """How the viewer's ballot counts, while the poll runs."""
+        return voter_line(self.view) if self.view and self.view.open else None
+
+    @property
+    def positions(self) -> list[Choice]:
+        return position_choices(self.view.policy if self.view else self.community_policy)
 
     @property
     def voting(self) -> bool:
@@ -215,7 +363,12 @@ class PollPanel:
     @property
     def outcome_label(self) -> str:
         outcome = self.view.outcome if self.view else None
-        return outcome.value.capitalize() if outcome else ""
+        return outcome_label(outcome.value) if outcome else ""
+
+    @property
+    def sentence(self) -> str:
+        """How the poll ended, when the viewer may see its count."""
+        return sentence(self.view.tally) if self.view and self.view.tally else ""
 
     @property
     def closed_at(self) -> datetime | None:
@@ -264,9 +417,7 @@ def panel(
         can_moderate=community_permissions.is_moderator(viewer, membership),
         can_amend=is_author and view is not None and view.open and proposal.locked_at is None,
         rounds_left=rounds_left,
-        voter_line=voter_line(view) if view and view.open else None,
         receipt=service.format_receipt(view.ballot.receipt) if view and view.ballot else None,
-        positions=position_choices(view.policy if view else community_policy),
         forms=forms,
         ballot_values=ballot_values,
         open_values={**community_policy.to_form(), **forms.open.values},
@@ -298,23 +449,23 @@ class GroupRow:
 
 
 DECIDED = {
-    "quorum": "The quorum decided: not enough of the eligible weight took part.",
-    "objection": "An open objection decided: under this poll's rules any open objection "
-    "blocks the proposal.",
-    "threshold": "The threshold decided: too little consent among those who took a stand.",
+    "quorum": N_("The quorum decided: not enough of the eligible weight took part."),
+    "objection": N_(
+        "An open objection decided: under this poll's rules any open objection blocks the proposal."
+    ),
+    "threshold": N_("The threshold decided: too little consent among those who took a stand."),
 }
 
 
 def decided_by(tally: counting.Tally) -> str:
     if tally.decided_by in DECIDED:
-        return DECIDED[tally.decided_by]
+        return gettext(DECIDED[tally.decided_by])
     if tally.objection_rule == ObjectionRule.any_blocks.value:
-        return "Every rule was met: the quorum, the threshold, and no objection stayed open."
-    return "Every rule was met: the quorum and the threshold."
+        return _("Every rule was met: the quorum, the threshold, and no objection stayed open.")
+    return _("Every rule was met: the quorum and the threshold.")
 
 
-def _met(flag: bool) -> str:
-    return "met" if flag else "not met"
+_met = charting.verdict
 
 
 @dataclass(frozen=True)
@@ -334,7 +485,11 @@ class Results:
 
     @property
     def headline(self) -> str:
-        return self.tally.sentence()
+        return sentence(self.tally)
+
+    @property
+    def outcome_label(self) -> str:
+        return outcome_label(self.tally.outcome)
 
 
 def results(view: service.PollView) -> Results | None:
@@ -351,7 +506,7 @@ def results(view: service.PollView) -> Results | None:
         positions.append(
             Row(
                 p.value,
-                POSITION_LABELS[p],
+                charting.position_label(p),
                 [f"{figure.ballots:,}", charting.number(figure.weight), share],
             )
         )
@@ -364,29 +519,64 @@ def results(view: service.PollView) -> Results | None:
                 charting.group_label(group.name),
                 f"{group.share}%" if group.share is not None else "–",
                 f"{group.eligible:,}",
-                [(f"{f.ballots:,}", f"weight {charting.number(f.weight)}") for f in figures_of],
+                [
+                    (f"{f.ballots:,}", _("weight %(weight)s", weight=charting.number(f.weight)))
+                    for f in figures_of
+                ],
             )
         )
     support = (
-        charting.percent(tally.support) if tally.support is not None else "nobody took a stand"
+        charting.percent(tally.support) if tally.support is not None else _("nobody took a stand")
     )
-    objections = f"{tally.open_objections:,} open"
-    if tally.ruled_not_paramount:
-        objections += f", {tally.ruled_not_paramount:,} ruled not paramount (counted as concerns)"
+    objections = (
+        _(
+            "%(open)s open, %(ruled)s ruled not paramount (counted as concerns)",
+            open=charting.number(tally.open_objections),
+            ruled=charting.number(tally.ruled_not_paramount),
+        )
+        if tally.ruled_not_paramount
+        else _("%(open)s open", open=charting.number(tally.open_objections))
+    )
     figures = [
-        ("On the roll", f"{tally.eligible:,} (weight {charting.number(tally.eligible_weight)})"),
         (
-            "Took part",
-            f"{tally.participants:,} (weight {charting.number(tally.participating_weight)})",
+            _("On the roll"),
+            _(
+                "%(count)s (weight %(weight)s)",
+                count=charting.number(tally.eligible),
+                weight=charting.number(tally.eligible_weight),
+            ),
         ),
         (
-            "Participation",
-            f"{charting.percent(tally.participation)} — quorum {tally.quorum}%, "
-            f"{_met(tally.quorum_met)}",
+            _("Took part"),
+            _(
+                "%(count)s (weight %(weight)s)",
+                count=charting.number(tally.participants),
+                weight=charting.number(tally.participating_weight),
+            ),
         ),
-        ("Support", f"{support} — threshold {tally.threshold}%, {_met(tally.threshold_met)}"),
-        ("Objections", objections),
-        ("Round and revision", f"round {tally.round}, revision {tally.revision}"),
+        (
+            _("Participation"),
+            _(
+                "%(participation)s — quorum %(quorum)s%%, %(met)s",
+                participation=charting.percent(tally.participation),
+                quorum=tally.quorum,
+                met=_met(tally.quorum_met),
+            ),
+        ),
+        (
+            _("Support"),
+            _(
+                "%(support)s — threshold %(threshold)s%%, %(met)s",
+                support=support,
+                threshold=tally.threshold,
+                met=_met(tally.threshold_met),
+            ),
+        ),
+        (_("Objections"), objections),
+        (
+            _("Round and revision"),
+            _("round %(round)s, revision %(revision)s", round=tally.round, revision=tally.revision),
+        ),
     ]
     poll = view.poll
     exported = poll.tally is not None
@@ -430,7 +620,6 @@ def poll_page(
             can_open=False,
             can_amend=False,
             rounds_left=0,
-            voter_line=None,
             receipt=service.format_receipt(view.ballot.receipt) if view.ballot else None,
         )
     return {
@@ -438,9 +627,9 @@ def poll_page(
         "proposal": poll.proposal,
         "panel": shown,
         "poll_view": view,
-        "rules": explain(view.policy),
+        "rules": Deferred(lambda: explain(view.policy)),
         "history": history(view),
-        "results": results(view),
+        "results": Deferred(lambda: results(view)),
     }
 
 
@@ -484,20 +673,41 @@ class Example:
         """How the rules read the example, step by step."""
         t = self.tally
         support = (
-            f"Consent, with or without concerns, makes up {charting.percent(t.support)} of the "
-            f"weight of those who took a stand (threshold {t.threshold}%: "
-            f"{_met(t.threshold_met)})."
+            _(
+                "Consent, with or without concerns, makes up %(support)s of the weight of those "
+                "who took a stand (threshold %(threshold)s%%: %(met)s).",
+                support=charting.percent(t.support),
+                threshold=t.threshold,
+                met=_met(t.threshold_met),
+            )
             if t.support is not None
-            else "Nobody took a stand."
+            else _("Nobody took a stand.")
         )
         return [
-            f"The roll weighs {charting.number(t.eligible_weight)}; the voters weigh "
-            f"{charting.number(t.participating_weight)}, so {charting.percent(t.participation)} "
-            f"took part (quorum {t.quorum}%: {_met(t.quorum_met)}).",
+            _(
+                "The roll weighs %(roll)s; the voters weigh %(voters)s, so %(participation)s "
+                "took part (quorum %(quorum)s%%: %(met)s).",
+                roll=charting.number(t.eligible_weight),
+                voters=charting.number(t.participating_weight),
+                participation=charting.percent(t.participation),
+                quorum=t.quorum,
+                met=_met(t.quorum_met),
+            ),
             support,
-            f"{self.objections} objections stayed open; the stand-aside counts towards the "
-            "quorum only.",
+            ngettext(
+                "%(num)d objection stayed open; the stand-aside counts towards the quorum only.",
+                "%(num)d objections stayed open; the stand-aside counts towards the quorum only.",
+                self.objections,
+            ),
         ]
+
+    @property
+    def headline(self) -> str:
+        return sentence(self.tally)
+
+    @property
+    def ruled_headline(self) -> str:
+        return sentence(self.ruled) if self.ruled else ""
 
 
 def _example_tally(policy: PollPolicy, *, rule_objections: bool) -> counting.Tally:
@@ -530,12 +740,13 @@ def worked_example(policy: PollPolicy) -> Example:
     for role, voters in EXAMPLE_ROLL.items():
         if policy.weight_policy == WeightPolicy.constituency:
             group = policy.constituency_of(role)
-            counts_as = (
-                f"in the {charting.group_label(group).lower()}' share "
-                f"({policy.constituency_shares.get(group, 0)}%)"
+            counts_as = _(
+                "in the %(constituency)s' share (%(share)s%%)",
+                constituency=charting.group_label(group).lower(),
+                share=policy.constituency_shares.get(group, 0),
             )
         else:
-            counts_as = f"weight {policy.weight_of(role)}"
+            counts_as = _("weight %(weight)s", weight=policy.weight_of(role))
         cast = EXAMPLE_BALLOTS[role]
         rows.append(
             Row(
@@ -555,59 +766,83 @@ def worked_example(policy: PollPolicy) -> Example:
     )
 
 
+#: The settings of the policy form by name, as the policy's history shows them (marked for
+#: the catalogs; `field_label` translates them). Role weights and constituency shares are named
+#: after their role.
 FIELD_LABELS = {
-    "weight_policy": "Weights",
-    "moderators_vote_as": "Moderators vote with",
-    "quorum": "Quorum (%)",
-    "threshold": "Threshold (%)",
-    "objection_rule": "Objections",
-    "results": "Results",
-    "ballots": "Ballots",
-    "duration_days": "Duration (days)",
-    "min_membership_days": "Minimum membership (days)",
-    "max_rounds": "Most rounds",
-    **{f"role_weights.{r.value}": f"Weight of a {r.label.lower()}" for r in Role},
-    **{
-        f"constituency_shares.{r.value}": f"Share of {charting.group_label(r.value).lower()} (%)"
-        for r in CONSTITUENCIES
-    },
+    "weight_policy": N_("Weights"),
+    "moderators_vote_as": N_("Moderators vote with"),
+    "quorum": N_("Quorum (%)"),
+    "threshold": N_("Threshold (%)"),
+    "objection_rule": N_("Objections"),
+    "results": N_("Results"),
+    "ballots": N_("Ballots"),
+    "duration_days": N_("Duration (days)"),
+    "min_membership_days": N_("Minimum membership (days)"),
+    "max_rounds": N_("Most rounds"),
 }
+_ROLE_WEIGHTS = {f"role_weights.{r.value}": r for r in Role}
+_CONSTITUENCY_SHARES = {f"constituency_shares.{r.value}": r for r in CONSTITUENCIES}
 
-#: The settings offered as a choice: value, label and what it means.
-CHOICES: dict[str, list[Choice]] = {
-    "weight_policy": [
-        Choice("equal", "Equal", "Every member on the roll has one vote of the same weight."),
-        Choice("role", "By role", "Each role has a weight: a creator's ballot may count twice."),
-        Choice(
-            "constituency",
-            "By constituency",
-            "Fans, creators and rights holders each hold a fixed share of the vote.",
-        ),
-    ],
-    "objection_rule": [
-        Choice(
-            "any_blocks",
-            "Any objection blocks",
-            "Classic consent: one open objection fails the poll until it is resolved.",
-        ),
-        Choice(
-            "threshold",
-            "Objections count against the threshold",
-            "Objections weigh against consent, but do not block alone.",
-        ),
-    ],
-    "results": [
-        Choice("hidden", "Hidden until close", "Nobody sees any count before the poll closes."),
-        Choice("live", "Live", "Everyone sees the running count."),
-    ],
-    "ballots": [
-        Choice("named", "Named", "Ballots and reasons are shown with the voter's name."),
-        Choice("anonymous", "Anonymous", "Nobody ever sees who cast which ballot."),
-    ],
-    "moderators_vote_as": [
-        Choice(r.value, charting.group_label(r.value), "") for r in CONSTITUENCIES
-    ],
-}
+
+def field_label(name: str) -> str:
+    """A setting of the policy form by its name, in the reader's language."""
+    if name in FIELD_LABELS:
+        return gettext(FIELD_LABELS[name])
+    if name in _ROLE_WEIGHTS:
+        return _("Weight of a %(role)s", role=gettext(_ROLE_WEIGHTS[name].label).lower())
+    if name in _CONSTITUENCY_SHARES:
+        group = charting.group_label(_CONSTITUENCY_SHARES[name].value).lower()
+        return _("Share of %(constituency)s (%%)", constituency=group)
+    return name
+
+
+def choices() -> dict[str, list[Choice]]:
+    """The settings offered as a choice: value, label and what it means."""
+    return {
+        "weight_policy": [
+            Choice(
+                "equal", _("Equal"), _("Every member on the roll has one vote of the same weight.")
+            ),
+            Choice(
+                "role",
+                _("By role"),
+                _("Each role has a weight: a creator's ballot may count twice."),
+            ),
+            Choice(
+                "constituency",
+                _("By constituency"),
+                _("Fans, creators and rights holders each hold a fixed share of the vote."),
+            ),
+        ],
+        "objection_rule": [
+            Choice(
+                "any_blocks",
+                _("Any objection blocks"),
+                _("Classic consent: one open objection fails the poll until it is resolved."),
+            ),
+            Choice(
+                "threshold",
+                _("Objections count against the threshold"),
+                _("Objections weigh against consent, but do not block alone."),
+            ),
+        ],
+        "results": [
+            Choice(
+                "hidden",
+                _("Hidden until close"),
+                _("Nobody sees any count before the poll closes."),
+            ),
+            Choice("live", _("Live"), _("Everyone sees the running count.")),
+        ],
+        "ballots": [
+            Choice("named", _("Named"), _("Ballots and reasons are shown with the voter's name.")),
+            Choice("anonymous", _("Anonymous"), _("Nobody ever sees who cast which ballot.")),
+        ],
+        "moderators_vote_as": [
+            Choice(r.value, charting.group_label(r.value), "") for r in CONSTITUENCIES
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -620,16 +855,18 @@ class PolicyForm:
     labels: Mapping[str, str]
 
 
-POLICY_FORM = PolicyForm(
-    CHOICES,
-    [Choice(r.value, r.label, "") for r in Role],
-    [Choice(r.value, charting.group_label(r.value), "") for r in CONSTITUENCIES],
-    FIELD_LABELS,
-)
+def policy_form() -> PolicyForm:
+    """The policy form's offer, in the reader's language."""
+    return PolicyForm(
+        choices(),
+        [Choice(r.value, gettext(r.label), "") for r in Role],
+        [Choice(r.value, charting.group_label(r.value), "") for r in CONSTITUENCIES],
+        {name: field_label(name) for name in PollPolicy().to_form()},
+    )
 
 
-def _shown(name: str, value: str) -> str:
-    for choice in CHOICES.get(name, []):
+def _shown(offered: Mapping[str, list[Choice]], name: str, value: str) -> str:
+    for choice in offered.get(name, []):
         if choice.value == value:
             return choice.label
     return value
@@ -645,6 +882,7 @@ class PolicyChangeLine:
 def policy_history(db: Session, community: Community, *, limit: int = 20) -> list[PolicyChangeLine]:
     """Recent policy changes, newest first, each with what it changed."""
     saved = service.policy_changes(db, community, limit=limit + 1)
+    offered = choices()
     lines = []
     for n, change in enumerate(saved[:limit]):
         before = (
@@ -656,8 +894,8 @@ def policy_history(db: Session, community: Community, *, limit: int = 20) -> lis
                 change.changed_by,
                 change.created_at,
                 [
-                    f"{FIELD_LABELS.get(name, name)}: {_shown(name, before.get(name, ''))} → "
-                    f"{_shown(name, value)}"
+                    f"{field_label(name)}: {_shown(offered, name, before.get(name, ''))} → "
+                    f"{_shown(offered, name, value)}"
                     for name, value in after.items()
                     if before.get(name) != value
                 ],
@@ -681,15 +919,15 @@ def policy_page(
     return {
         "community": community,
         "policy": policy,
-        "rules": explain(policy),
-        "example": worked_example(policy),
+        "rules": Deferred(lambda: explain(policy)),
+        "example": Deferred(lambda: worked_example(policy)),
         "can_moderate": community_permissions.is_moderator(viewer, membership),
         "values": {**policy.to_form(), **form.values},
         "errors": form.errors,
         "message": form.message,
-        "changes": policy_history(db, community),
-        "policy_form": POLICY_FORM,
-        "positions": position_choices(policy),
+        "changes": Deferred(lambda: policy_history(db, community)),
+        "policy_form": Deferred(policy_form),
+        "positions": Deferred(lambda: position_choices(policy)),
     }
 
 

@@ -38,6 +38,7 @@ from app.proposals.schemas import (
     ProposalUpdate,
     RevisionList,
     RevisionOut,
+    UnlockBody,
     WithdrawBody,
 )
 from app.web.api import COMMON_ERRORS, MAX_ID, ErrorResponse, Limit, error_responses
@@ -59,9 +60,9 @@ EXHIBIT_CHANGES = {
 KeysetCursor = Annotated[
     str | None, Query(description="The `next_cursor` of the previous page.", max_length=200)
 ]
-# The body of withdraw, lock and unlock may be left out: the reason is then empty.
+# The body of withdraw and unlock may be left out: the reason is then empty (a lock needs one).
 NO_REASON = WithdrawBody()
-NO_LOCK_REASON = LockBody()
+NO_UNLOCK_REASON = UnlockBody()
 
 
 def proposal_url(request: Request, proposal: Proposal) -> str:
@@ -138,11 +139,21 @@ def list_proposals(
     db: SessionDep,
     user: OptionalUser,
     slug: str,
-    state: Annotated[str, Query(max_length=32)] = "",
+    state: Annotated[
+        str,
+        Query(max_length=32, json_schema_extra={"enum": ["", *(s.value for s in ProposalState)]}),
+    ] = "",
     category: Annotated[str, Query(max_length=100)] = "",
     tag: Annotated[str, Query(max_length=64)] = "",
     q: Annotated[str, Query(max_length=200, description="Full-text search")] = "",
-    sort: Annotated[str, Query(max_length=16, description="newest, active or closing")] = "",
+    sort: Annotated[
+        str,
+        Query(
+            max_length=16,
+            description="newest, active or closing",
+            json_schema_extra={"enum": ["", *service.SORTS]},
+        ),
+    ] = "",
     limit: Limit = 20,
     cursor: KeysetCursor = None,
 ) -> ProposalList:
@@ -326,11 +337,7 @@ def _set_locked(
     responses=CHANGES,
 )
 def lock(
-    request: Request,
-    db: SessionDep,
-    user: CurrentUser,
-    proposal_id: ProposalId,
-    body: LockBody = NO_LOCK_REASON,
+    request: Request, db: SessionDep, user: CurrentUser, proposal_id: ProposalId, body: LockBody
 ) -> ProposalOut:
     return _set_locked(request, db, user, proposal_id, body.reason, locked=True)
 
@@ -346,7 +353,7 @@ def unlock(
     db: SessionDep,
     user: CurrentUser,
     proposal_id: ProposalId,
-    body: LockBody = NO_LOCK_REASON,
+    body: UnlockBody = NO_UNLOCK_REASON,
 ) -> ProposalOut:
     return _set_locked(request, db, user, proposal_id, body.reason, locked=False)
 

@@ -111,6 +111,9 @@ def remove_exhibit(db: Session, *, actor: User | None, exhibit: Exhibit) -> None
         actor, exhibit.added_by_id, membership, service.author_ids(db, proposal)
     )
     community_permissions.ensure_can_participate(db, actor=user, community=proposal.community)
+    # Held until the transaction ends: of two removals at once, the second finds it gone.
+    if db.scalar(select(Exhibit.id).where(Exhibit.id == exhibit.id).with_for_update()) is None:
+        raise NotFound("This proposal has no such example work.")
     db.delete(exhibit)
     db.flush()
 

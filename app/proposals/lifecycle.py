@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.errors import Conflict
+from app.i18n import N_
 from app.proposals.models import ProposalState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -24,14 +25,15 @@ AMENDABLE = EDITABLE | {S.voting}
 #: States that nobody leaves.
 FINAL = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
 
+#: What each state means, in English and marked for the catalogs: the page shows `_(it)`.
 EXPLANATIONS = {
-    S.draft: "only its authors can see it",
-    S.deliberation: "open for discussion",
-    S.voting: "the community is polling on it",
-    S.passed: "waiting for a moderator to ratify it",
-    S.rejected: "the poll did not pass",
-    S.withdrawn: "its authors withdrew it",
-    S.ratified: "part of the published guidelines",
+    S.draft: N_("only its authors can see it"),
+    S.deliberation: N_("open for discussion"),
+    S.voting: N_("the community is polling on it"),
+    S.passed: N_("waiting for a moderator to ratify it"),
+    S.rejected: N_("the poll did not pass"),
+    S.withdrawn: N_("its authors withdrew it"),
+    S.ratified: N_("part of the published guidelines"),
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.communities.models import Category, Community
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum, timestamp
+from app.i18n import N_
 from app.works.models import Work
 
 
@@ -32,7 +33,19 @@ class ProposalState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The state's name in English, marked for the catalogs: pages show `_(label)`."""
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    ProposalState.draft: N_("Draft"),
+    ProposalState.deliberation: N_("Deliberation"),
+    ProposalState.voting: N_("Voting"),
+    ProposalState.passed: N_("Passed"),
+    ProposalState.rejected: N_("Rejected"),
+    ProposalState.withdrawn: N_("Withdrawn"),
+    ProposalState.ratified: N_("Ratified"),
+}
 
 
 class ProposalKind(enum.StrEnum):
@@ -198,7 +211,15 @@ class ExhibitStance(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The stance's name in English, marked for the catalogs: pages show `_(label)`."""
+        return STANCE_LABELS[self]
+
+
+STANCE_LABELS = {
+    ExhibitStance.acceptable: N_("Acceptable"),
+    ExhibitStance.unacceptable: N_("Unacceptable"),
+    ExhibitStance.borderline: N_("Borderline"),
+}
 
 
 class Exhibit(Base):

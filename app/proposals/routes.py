@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.discussion import views as discussion_views
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.guidelines import service as guidelines_service
+from app.i18n import N_
 from app.polls import service as polls_service
 from app.polls import views as polls_views
 from app.proposals import exhibits as exhibits_service
@@ -32,6 +33,12 @@ router = APIRouter(tags=["proposals"])
 
 FormStr = Annotated[str, Form()]
 PAGE_SIZE = 20
+#: The list's orders, their names marked for the catalogs: the page shows `_(name)`.
+SORT_NAMES = (
+    ("newest", N_("Newest")),
+    ("active", N_("Recently active")),
+    ("closing", N_("Closing soon")),
+)
 
 
 def _number(raw: str) -> int:
@@ -83,11 +90,7 @@ def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -
             "page": page,
             "next_query": next_query,
             "states": [s for s in ProposalState if user is not None or s != ProposalState.draft],
-            "sorts": [
-                ("newest", "Newest"),
-                ("active", "Recently active"),
-                ("closing", "Closing soon"),
-            ],
+            "sorts": SORT_NAMES,
         },
         status_code=422 if errors else 200,
         block="results",
@@ -603,7 +606,8 @@ def revisions_page(
         old, new = _number(raw_from), _number(raw_to)
         comparison = service.compare(db, proposal, old, new)
     except ValueError:
-        error = "Choose two revision numbers."
+        # Marked for the catalogs; the page shows `_(compare_error)`.
+        error = N_("Choose two revision numbers.")
     except DomainError as exc:
         error = exc.message
     return render(

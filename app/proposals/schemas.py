@@ -9,7 +9,8 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from app.proposals.models import ExhibitStance, ProposalKind, ProposalState
-from app.web.api import MAX_ID
+from app.proposals.service import MESSAGE_MAX
+from app.web.api import MAX_ID, trimmed
 from app.works.models import Medium
 
 # Ids past the database's 64-bit range would make the driver fail: refuse them as input errors.
@@ -94,12 +95,34 @@ class ProposalUpdate(BaseModel):
     message: str = Field(default="", max_length=1000, description="What changed, and why.")
 
 
+# An optional public reason, counted after trimming as the service does.
+OPTIONAL_MESSAGE = trimmed(MESSAGE_MAX, min_length=0)
+
+
 class WithdrawBody(BaseModel):
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(
+        default="",
+        max_length=1000,
+        description=f"Optional, at most {MESSAGE_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": OPTIONAL_MESSAGE},
+    )
 
 
 class LockBody(BaseModel):
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(
+        max_length=1000,
+        description=f"Public: 1 to {MESSAGE_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": trimmed(MESSAGE_MAX)},
+    )
+
+
+class UnlockBody(BaseModel):
+    reason: str = Field(
+        default="",
+        max_length=1000,
+        description=f"Optional, public: at most {MESSAGE_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": OPTIONAL_MESSAGE},
+    )
 
 
 class CoauthorBody(BaseModel):

@@ -34,6 +34,7 @@ from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.communities.models import Category, Community, LogAction
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
 from app.notifications import tell
 from app.proposals import diff as word_diff
 from app.proposals import lifecycle
@@ -59,11 +60,12 @@ MESSAGE_MAX = 300
 TAG_MAX, TAGS_MAX = 32, 10
 TAG_RE = re.compile(r"^[\w][\w-]*$")
 TEXT_FIELDS = ("title", "summary", "norm_text", "rationale")
+#: Marked for the catalogs; the revision pages show `_(label)`.
 FIELD_LABELS = {
-    "title": "Title",
-    "summary": "Summary",
-    "norm_text": "Norm text",
-    "rationale": "Rationale",
+    "title": N_("Title"),
+    "summary": N_("Summary"),
+    "norm_text": N_("Norm text"),
+    "rationale": N_("Rationale"),
 }
 
 Sort = Literal["newest", "active", "closing"]
@@ -306,6 +308,19 @@ def get_in_community(
     return proposal
 
 
+def lock_for_change(db: Session, proposal: Proposal) -> None:
+    """Hold the proposal's row until the transaction ends, and read it again.
+
+    Two requests changing one proposal at once (a double click, two tabs, two co-authors)
+    then act one after the other, the second on what the first left: it finds the draft
+    published already, the thread locked already. SQLite ignores FOR UPDATE; its writers are
+    serialized anyway.
+    """
+    db.flush()  # what this request changed already is kept, not read over
+    db.execute(select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
+    db.refresh(proposal)
+
+
 def edit_proposal(
     db: Session,
     *,
@@ -322,6 +337,7 @@ def edit_proposal(
     A poll is on one revision: `during_poll` edits come from the polls service, which starts
     a new round when the text changed.
     """
+    lock_for_change(db, proposal)
     user = perms.ensure_can_edit_text(
         actor, proposal, author_ids(db, proposal), during_poll=during_poll
     )
@@ -424,6 +440,7 @@ def moderate_metadata(
     user = perms.ensure_can_moderate(
         actor, communities_service.membership_of(db, proposal.community, actor)
     )
+    lock_for_change(db, proposal)
     problems: dict[str, str] = {}
     tags = _check_tags(tags, problems)
     resolved = _resolve_category(
@@ -451,6 +468,7 @@ def set_locked(
     user = perms.ensure_can_moderate(
         actor, communities_service.membership_of(db, proposal.community, actor)
     )
+    lock_for_change(db, proposal)
     reason = reason.strip()
     if locked and not reason:
         raise ValidationFailed("Say why.", fields={"reason": "Give a reason for the record."})
@@ -483,6 +501,7 @@ def set_locked(
 
 def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetime) -> Proposal:
     """Open a draft for deliberation; voting may open after the community's minimum period."""
+    lock_for_change(db, proposal)
     user = perms.ensure_can_edit_text(actor, proposal, author_ids(db, proposal))
     community_permissions.ensure_can_participate(
         db, actor=user, community=proposal.community, now=now
@@ -510,6 +529,7 @@ def withdraw(
 ) -> Proposal:
     """The author withdraws; the proposal stays readable, marked as withdrawn."""
     user = perms.ensure_is_original_author(actor, proposal, "withdraw it")
+    lock_for_change(db, proposal)
     lifecycle.ensure_can_move(proposal.state, ProposalState.withdrawn)
     if len(reason.strip()) > MESSAGE_MAX:
         raise ValidationFailed(
@@ -582,6 +602,7 @@ def remove_coauthor(
     # Permission first: whether a name exists is no business of someone who may not remove.
     if accounts_service.normalize_username(username) != user.username:
         perms.ensure_is_original_author(user, proposal, "remove co-authors")
+    lock_for_change(db, proposal)
     if proposal.state in lifecycle.FINAL:
         raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
     person = accounts_service.get_user(db, username)

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import Request
 from starlette.responses import Response
 
+from app import i18n
 from app.accounts import service as accounts_service
 from app.accounts.models import TokenScope, User
 from app.config import Settings
@@ -54,21 +55,37 @@ def current_auth(request: Request) -> Auth:
     db = request.state.db
     now = utcnow()
     auth = Auth(user=None, via="anonymous")
+    # A reading request's transaction must stay read-only: on SQLite it cannot become a writer
+    # once another request has written ("database is locked"). Its bookkeeping, the last use
+    # of a token or session, is written in a short transaction of its own.
+    write = request.method not in SAFE_METHODS
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        token = accounts_service.token_user(db, token=header[7:].strip(), now=now)
+        token = accounts_service.token_user(db, token=header[7:].strip(), now=now, write=write)
         if token is None:
             raise NotAuthenticated("The access token is not valid or was revoked.")
-        if token.scope == TokenScope.read and request.method not in SAFE_METHODS:
+        if token.scope == TokenScope.read and write:
             raise PermissionDenied("This access token may only read; create one with write scope.")
+        if not write and accounts_service.touch_due(token.last_used_at, now):
+            with request.app.state.session_factory(True) as writer:
+                accounts_service.touch_token(writer, token_id=token.id, now=now)
+                writer.commit()
         auth = Auth(user=token.user, via="token")
     else:
         cookie = request.cookies.get(session_cookie_name(settings))
         if cookie:
-            user = accounts_service.session_user(db, token=cookie, now=now, settings=settings)
-            if user is not None:
-                auth = Auth(user=user, via="session", session_token=cookie)
+            row = accounts_service.session_row(
+                db, token=cookie, now=now, settings=settings, write=write
+            )
+            if row is not None:
+                if not write and accounts_service.touch_due(row.last_seen_at, now):
+                    with request.app.state.session_factory(True) as writer:
+                        accounts_service.touch_session(writer, session_id=row.id, now=now)
+                        writer.commit()
+                auth = Auth(user=row.user, via="session", session_token=cookie)
     request.state.auth = auth
+    if auth.user is not None and auth.user.locale:
+        i18n.set_language(auth.user.locale)
     return auth
 
 

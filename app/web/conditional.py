@@ -21,7 +21,10 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def _matches(header: str, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weakly compared, or `*`)."""
+    if not header:
+        return False
     candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
     return "*" in candidates or etag in candidates
 
@@ -42,7 +45,7 @@ def conditional(
         validators["Last-Modified"] = format_datetime(last_modified, usegmt=True)
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        fresh = _matches(if_none_match, etag)
+        fresh = etag_matches(if_none_match, etag)
     else:
         # Only when there is no If-None-Match, which is the stronger validator (RFC 9110).
         fresh = _not_modified_since(request.headers.get("if-modified-since"), last_modified)

@@ -15,3 +15,12 @@ def session_cookie_name(settings: Settings) -> str:
 
 def csrf_cookie_name(settings: Settings) -> str:
     return "__Host-nf_csrf" if settings.is_https else "nf_csrf"
+
+
+def flash_cookie_name(settings: Settings) -> str:
+    return "__Host-nf_flash" if settings.is_https else "nf_flash"
+
+
+def language_cookie_name(settings: Settings) -> str:
+    """A visitor's choice of language from the footer (members' is saved on their account)."""
+    return "__Host-nf_lang" if settings.is_https else "nf_lang"

@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import compile_path
 
 from app.errors import DomainError, NotAuthenticated, RateLimited
 from app.web.auth import Auth
@@ -25,6 +27,7 @@ TITLES = {
     404: "Page not found",
     405: "Not allowed",
     409: "That clashes with the current state",
+    413: "Too large",
     422: "Something in the request is not right",
     429: "Slow down",
     500: "Something went wrong",
@@ -36,6 +39,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "validation_failed",
     429: "rate_limited",
     500: "server_error",
@@ -83,15 +87,28 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status, exc.message, headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
+    headers = exc.headers
     if status == 404:
         detail = "There is nothing at this address."
+    if status == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
     if is_api(request):
-        return json_error(status, CODES.get(status, "error"), detail, headers=exc.headers)
-    return error_page(request, status, detail, exc.headers)
+        return json_error(status, CODES.get(status, "error"), detail, headers=headers)
+    return error_page(request, status, detail, headers)
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

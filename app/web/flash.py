@@ -8,7 +8,9 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.responses import Response
 
-COOKIE = "nf_flash"
+from app.config import Settings
+from app.web.cookies import flash_cookie_name
+
 Level = Literal["success", "info", "error"]
 
 
@@ -16,20 +18,26 @@ def _serializer(request: Request) -> URLSafeSerializer:
     return URLSafeSerializer(request.app.state.settings.secret, salt="flash")
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def add(request: Request, response: Response, text: str, level: Level = "success") -> None:
     messages = [*pending(request), {"level": level, "text": text}]
+    settings = _settings(request)
     response.set_cookie(
-        COOKIE,
+        flash_cookie_name(settings),
         _serializer(request).dumps(messages),
         httponly=True,
         samesite="lax",
-        secure=request.app.state.settings.is_https,
+        secure=settings.is_https,
         path="/",
     )
 
 
 def pending(request: Request) -> list[dict[str, str]]:
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(flash_cookie_name(_settings(request)))
     if not raw:
         return []
     try:
@@ -42,5 +50,10 @@ def pending(request: Request) -> list[dict[str, str]]:
 
 
 def consume(request: Request, response: Response) -> None:
-    if COOKIE in request.cookies:
-        response.delete_cookie(COOKIE, path="/")
+    settings = _settings(request)
+    name = flash_cookie_name(settings)
+    if name in request.cookies:
+        # With the flags it was set with: a browser ignores a __Host- cookie without Secure.
+        response.delete_cookie(
+            name, path="/", httponly=True, samesite="lax", secure=settings.is_https
+        )

@@ -1,4 +1,5 @@
-"""ASGI middleware: one database transaction per request, and security headers."""
+"""ASGI middleware: one database transaction per request, security and cache headers, and
+a limit on the size of request bodies."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Callable
 
 from anyio import to_thread
 from sqlalchemy.orm import Session
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.web import caching
 from app.web.cookies import SAFE_METHODS
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -72,6 +75,8 @@ class DBSessionMiddleware:
 
 
 class SecurityHeadersMiddleware:
+    """Security headers, and a Cache-Control, on every answer that lacks them."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -85,6 +90,53 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                headers.setdefault(
+                    "cache-control",
+                    caching.policy(
+                        scope["method"],
+                        scope["path"],
+                        scope["query_string"].decode("latin-1"),
+                        message["status"],
+                    ),
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body larger than `max_bytes` with 413, before reading the rest.
+
+    The largest thing anyone sends is a 2 MB preview image; without a limit of its own the
+    app would read a body of any size before a service refused it. The check happens when
+    the route first reads the body, so the refusal goes through the usual error pages: it
+    is raised from the body stream, by the declared length or by what actually arrives.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise HTTPException(413, self.message)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @property
+    def message(self) -> str:
+        return f"The request is larger than {self.max_bytes // (1024 * 1024)} MB."

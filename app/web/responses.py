@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import Request
 from starlette.responses import RedirectResponse
 
-from app.errors import Conflict, DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, RateLimited, ValidationFailed
 from app.web import flash
 
 
@@ -46,10 +46,15 @@ def after_action(
     """Run a one-button change, then go to `url` with its outcome as a flash message.
 
     A refusal (by default: a conflict with the item's state, or a bad field) rolls the
-    request back and comes back as an error message, not an error page.
+    request back and comes back as an error message, not an error page. A rate limit is never
+    such a refusal: it answers 429 with Retry-After (an error page that says when to try
+    again), which a redirect would hide from the browser and from whatever watches the site.
     """
     try:
         run()
+    except RateLimited:
+        request.state.db_rollback = True
+        raise
     except refusals as exc:
         request.state.db_rollback = True
         return see_other(request, url, message=refusal_message(exc), level="error")

@@ -15,6 +15,7 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from app import i18n
 from app.config import PROJECT_ROOT
 from app.db import utcnow
 from app.errors import DomainError
@@ -22,6 +23,8 @@ from app.markdown import render_markdown
 from app.web import flash
 from app.web.auth import current_auth
 from app.web.csrf import token_for
+from app.web.idempotency import form_field as idempotency_field
+from app.web.language import request_language
 from app.web.urls import path_for
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -53,35 +56,15 @@ def _csrf_field(context: Context) -> Markup:
 
 
 def _datetime(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    return i18n.date_time(value) if value else ""
 
 
 def _date(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
-
-
-def relative(now: datetime, when: datetime) -> str:
-    """`when` seen from `now` in words: "3 days ago", "in 5 hours", "just now"."""
-    seconds = int((when - now).total_seconds())
-    span = abs(seconds)
-    if span < 60:
-        return "in a moment" if seconds > 0 else "just now"
-    for size, unit in (
-        (86400 * 365, "year"),
-        (86400 * 30, "month"),
-        (86400, "day"),
-        (3600, "hour"),
-        (60, "minute"),
-    ):
-        if span >= size:
-            n = span // size
-            words = f"{n} {unit}{'s' if n != 1 else ''}"
-            return f"in {words}" if seconds > 0 else f"{words} ago"
-    return ""
+    return i18n.date(value) if value else ""
 
 
 def _ago(value: datetime | None) -> str:
-    return relative(utcnow(), value) if value is not None else ""
+    return i18n.relative(utcnow(), value) if value is not None else ""
 
 
 def _time_tag(value: datetime | None) -> Markup:
@@ -95,12 +78,22 @@ def _time_tag(value: datetime | None) -> Markup:
 def make_environment(templates: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates),
+        extensions=["jinja2.ext.i18n"],
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(url_for=_url_for, static_url=_static_url, csrf_field=_csrf_field)
+    # New-style gettext: `_("Hello %(name)s", name=x)` escapes `x` and formats once.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        **i18n.template_callables(), newstyle=True
+    )
+    env.globals.update(
+        url_for=_url_for,
+        static_url=_static_url,
+        csrf_field=_csrf_field,
+        idempotency_field=idempotency_field,
+    )
     env.filters.update(
         markdown=render_markdown, datetime=_datetime, date=_date, ago=_ago, time_tag=_time_tag
     )
@@ -120,9 +113,13 @@ def _full_context(request: Request, context: dict[str, Any] | None) -> dict[str,
         user = current_auth(request).user
     except DomainError:
         user = None
+    language = request_language(request, user)
+    i18n.set_language(language)
     return {
         "request": request,
         "current_user": user,
+        "language": language,
+        "languages": i18n.LANGUAGES,
         "csrf_token": token_for(request),
         "flashes": flash.pending(request),
         **(context or {}),
@@ -152,7 +149,7 @@ def render(
     else:
         html = env.get_template(template).render(full_context)
     response = HTMLResponse(html, status_code=status_code)
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, Accept-Language"
     if not partial:
         flash.consume(request, response)
     return response

@@ -44,5 +44,9 @@ def url_for(request: Request, name: str, /, **params: Any) -> str:
 
 
 def path_for(request: Request, name: str, /, **params: Any) -> str:
-    """The path of a named route (with the app's root path), for links within the site."""
-    return _path(request, name, params).make_absolute_url(base_url=request.base_url).path
+    """The path of a named route (with the app's root path), for links within the site.
+
+    The path `url_for`'s absolute URL holds, without building and parsing that URL for each
+    link: the guidelines page builds 400 of them (bench/load).
+    """
+    return request.base_url.path.rstrip("/") + str(_path(request, name, params))

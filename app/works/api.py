@@ -18,7 +18,7 @@ from app.web.api import COMMON_ERRORS, Limit, error_responses
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.urls import url_for
 from app.works import images, service
-from app.works.models import Work, WorkImage
+from app.works.models import Medium, Work, WorkImage
 from app.works.schemas import (
     AttributionOut,
     LineageItem,
@@ -107,7 +107,14 @@ def list_works(
     db: SessionDep,
     user: OptionalUser,
     slug: str,
-    medium: Annotated[str, Query(max_length=24, description="Only works of this medium")] = "",
+    medium: Annotated[
+        str,
+        Query(
+            max_length=24,
+            description="Only works of this medium",
+            json_schema_extra={"enum": ["", *(m.value for m in Medium)]},
+        ),
+    ] = "",
     limit: Limit = 20,
     cursor: WorksCursor = None,
 ) -> WorkList:

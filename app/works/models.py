@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.communities.models import Community
 from app.db import Base, created_at, intpk, str_enum
 from app.hiding import Hideable
+from app.i18n import N_
 
 
 class Medium(enum.StrEnum):
@@ -24,17 +25,18 @@ class Medium(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The medium's name in English, marked for the catalogs: pages show `_(label)`."""
         return MEDIUM_LABELS[self]
 
 
 MEDIUM_LABELS = {
-    Medium.image: "Image",
-    Medium.audio: "Audio",
-    Medium.video: "Video",
-    Medium.text: "Text",
-    Medium.model3d: "3D model",
-    Medium.ai_model: "AI model",
-    Medium.other: "Other",
+    Medium.image: N_("Image"),
+    Medium.audio: N_("Audio"),
+    Medium.video: N_("Video"),
+    Medium.text: N_("Text"),
+    Medium.model3d: N_("3D model"),
+    Medium.ai_model: N_("AI model"),
+    Medium.other: N_("Other"),
 }
 
 

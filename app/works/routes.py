@@ -16,6 +16,8 @@ from app.communities.models import Community
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.proposals import exhibits as exhibits_service
+from app.web import caching
+from app.web.conditional import etag_matches
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
 from app.web.responses import after_action, see_other
 from app.web.templating import render
@@ -89,6 +91,15 @@ class WorkForm(BaseModel):
 
     def license_value(self) -> str:
         return self.license_other if self.license == "other" else self.license
+
+    def errors(self, problems: dict[str, str]) -> dict[str, str]:
+        """The service's problems by form field: a license typed under "Other" is wrong in
+        the text field that holds it, not in the list."""
+        if self.license != "other" or "license" not in problems:
+            return problems
+        moved = {**problems, "license_other": problems["license"]}
+        del moved["license"]
+        return moved
 
     def draft(self) -> service.WorkDraft:
         return service.WorkDraft(
@@ -170,7 +181,7 @@ def create(
             db,
             community,
             values=form.model_dump(),
-            errors=exc.fields,
+            errors=form.errors(exc.fields),
             message=exc.message,
             status_code=422,
         )
@@ -255,7 +266,7 @@ def edit(
             db,
             community,
             values=form.model_dump(),
-            errors=exc.fields,
+            errors=form.errors(exc.fields),
             work=work,
             message=exc.message,
             status_code=422,
@@ -301,16 +312,7 @@ def remove_preview(
     return see_other(request, _url(work), message=message, level="success" if removed else "info")
 
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
 
 
 def _serve_preview(
@@ -336,11 +338,11 @@ def _serve_preview(
     versioned = request.query_params.get("v") == preview.digest
     headers = {
         "ETag": etag,
-        "Cache-Control": IMMUTABLE if versioned else "no-cache",
+        "Cache-Control": caching.IMMUTABLE if versioned else "no-cache",
         "Content-Disposition": f'inline; filename="{name}"',
         "X-Content-Type-Options": "nosniff",
     }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     data = service.preview_bytes(db, work, thumbnail=thumbnail)
     if data is None:  # removed in between

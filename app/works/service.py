@@ -552,7 +552,10 @@ def set_preview(
     if work.medium != Medium.image:
         raise ValidationFailed(ONLY_IMAGES, fields={images.FIELD: ONLY_IMAGES})
     processed = images.process(data)
-    preview = db.get(WorkImage, work.id)
+    # One upload at a time per work (its row is held until the transaction ends): two at once
+    # would both find no preview and both insert one. The later replaces the earlier.
+    db.execute(select(Work.id).where(Work.id == work.id).with_for_update())
+    preview = db.get(WorkImage, work.id, populate_existing=True)
     if preview is None:
         preview = WorkImage(work_id=work.id)
         db.add(preview)
@@ -585,10 +588,19 @@ def remove_preview(db: Session, *, actor: User | None, work: Work) -> bool:
 
 
 def hide_work(db: Session, *, actor: User | None, work: Work, reason: str, now: datetime) -> Work:
-    """A moderator removes a work from view with a public reason; its record is kept."""
+    """A moderator removes a work from view with a public reason; its record is kept.
+
+    Hiding what a moderator hid already changes nothing: a double submit, or two moderators
+    at once, hide it once, in the log and in the notifications alike.
+    """
     membership = communities_service.membership_of(db, work.community, actor)
     moderator = perms.ensure_can_moderate(actor, membership)
     text = public_reason(reason)
+    # The work's row is held until the transaction ends, and read afresh.
+    db.execute(select(Work.id).where(Work.id == work.id).with_for_update())
+    db.refresh(work)
+    if work.is_removed:
+        return work
     work.remove(moderator_id=moderator.id, reason=text, now=now)
     tell.work_hidden(db, work=work, reason=text, actor=moderator, now=now)
     moderation_log.record(

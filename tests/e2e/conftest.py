@@ -53,6 +53,22 @@ def live_server(make_database_url) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def demo_server(make_database_url) -> Iterator[str]:
+    """A second server on a demo of its own, for the accessibility and screenshot tests: they
+    see the demo as seeded whatever the journeys changed, and what they do (one ballot, cast
+    with the keyboard) changes nothing that a journey counts on."""
+    url = make_database_url("e2e_demo")
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    with Session(engine) as db:
+        demo.seed(db, now=utcnow())
+        db.commit()
+    engine.dispose()
+    with live.serve(url) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
 def browser():
     executable = find_chromium()
     if executable is None:

@@ -21,11 +21,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serve(database_url: str, **settings: str) -> Iterator[str]:
-    """Serve the app on `database_url` (already migrated) and yield its base URL; `settings`
-    are extra NORMSFORUM_ variables (`sweep_interval_seconds="0"`)."""
-    port = free_port()
+def launch(database_url: str, port: int, **settings: str) -> subprocess.Popen[bytes]:
+    """Start uvicorn serving the app on `port` (without waiting for it); see `serve`."""
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -51,18 +48,32 @@ def serve(database_url: str, **settings: str) -> Iterator[str]:
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, env=env)
+    return subprocess.Popen(command, env=env)
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Wait for the app's health check to answer; RuntimeError if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise RuntimeError("the app server did not start")
+        time.sleep(0.05)
+
+
+@contextmanager
+def serve(database_url: str, **settings: str) -> Iterator[str]:
+    """Serve the app on `database_url` (already migrated) and yield its base URL; `settings`
+    are extra NORMSFORUM_ variables (`sweep_interval_seconds="0"`)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = launch(database_url, port, **settings)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the app server did not start")
-            time.sleep(0.1)
+        wait_until_up(base, server)
         yield base
     finally:
         server.terminate()

@@ -58,13 +58,20 @@ def test_logout_clears_the_host_prefixed_cookie(https_client, db):
     assert "__Host-nf_session" not in https_client.cookies
 
 
-def test_flash_cookie_is_secure_over_https(https_client, db):
+def test_flash_cookie_is_host_prefixed_and_secure_over_https(https_client, db):
     make_user(db, "miku")
     token = form_token_in(https_client.get("/login").text)
     response = https_client.post(
         "/login", data={"csrf_token": token, "login": "miku", "password": PASSWORD}
     )
-    assert "secure" in cookie_attributes(response, "nf_flash")
+    attributes = cookie_attributes(response, "__Host-nf_flash")
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
+    assert not any(c.startswith("nf_flash=") for c in response.headers.get_list("set-cookie"))
+    # Shown once, then deleted, with the flags a browser needs to accept the deletion.
+    shown = https_client.get("/")
+    assert "Signed in as" in shown.text
+    assert {"secure", "httponly", "path=/"} <= set(cookie_attributes(shown, "__Host-nf_flash"))
+    assert "__Host-nf_flash" not in https_client.cookies
 
 
 def test_foreign_origin_is_refused_over_https(https_client, db):

@@ -19,6 +19,7 @@ from app.polls import service as polls_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from tests.factories import add_member, make_community, make_user
+from tests.support.races import at_once, refused
 
 
 def seed(url: str, count: int) -> tuple[int, int, list[int]]:
@@ -123,4 +124,31 @@ def test_ratifications_at_once_get_their_own_versions_and_lose_nothing(make_data
                 proposal = db.get(Proposal, proposal_id)
                 assert proposal is not None
                 assert proposal.norm_text in texts.values()
+    engine.dispose()
+
+
+def test_tags_saved_at_once_are_saved_once(make_database_url):
+    """Two saves of a clause's tags at once both deleted nothing and inserted the same tags,
+    and one failed with a 500 (PostgreSQL, found by tests/security/test_races.py): the
+    clause's row now orders them."""
+    url = make_database_url("tags-race")
+    migrate.upgrade(url)
+    community_id, moderator_id, _ = seed(url, 0)
+
+    def save(db: Session) -> object:
+        moderator = db.get(User, moderator_id)
+        community = db.get(Community, community_id)
+        assert community is not None
+        clause = service.get_clause(db, community, "1.1")
+        return service.set_tags(
+            db, actor=moderator, community=community, clause=clause, tags=["image", "audio"]
+        )
+
+    assert refused(at_once(url, 8, save)) == []
+    engine = create_db_engine(url)
+    with Session(engine) as db:
+        community = db.get(Community, community_id)
+        assert community is not None
+        clause = service.get_clause(db, community, "1.1")
+        assert service.tags_of(db, [clause.id])[clause.id] == ["audio", "image"]
     engine.dispose()

@@ -188,3 +188,17 @@ def test_the_atom_feed_validates(client, db, forum, rules, passed):
         "/c/miku/guidelines.atom", headers={"If-None-Match": response.headers["etag"]}
     )
     assert cached.status_code == 304
+
+
+def test_the_atom_feed_stays_xml_with_control_characters_in_names(client, db, forum, rules, passed):
+    # Names and titles may hold control characters (a pasted terminal escape), which XML cannot
+    # carry: the feed leaves them out instead of failing.
+    forum.community.name = "Miku \x1b[31mFans\x07"
+    proposal = passed(title="Credit the \x08illustrator\x1b[0m")
+    service.ratify(db, actor=forum.moderator, proposal=proposal, note="", now=utcnow())
+    response = client.get("/c/miku/guidelines.atom")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content)
+    assert feed.bozo == 0, feed.bozo_exception
+    assert feed.feed.title == "Miku [31mFans: guideline changes"
+    assert "Credit the illustrator[0m" in feed.entries[0].title

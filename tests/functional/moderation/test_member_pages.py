@@ -64,6 +64,9 @@ def test_suspend_and_lift_from_the_record_page(client, db, cast):
         bad = post_form(client, f"{RECORD}/suspend", {"days": days, "reason": "Spam"})
         assert bad.status_code == 422, days
         assert "from 1 to 365" in bad.text
+        # The error is tied to the field it is about, as every field error of the site is.
+        assert 'aria-describedby="f-suspend-days-error"' in bad.text
+        assert '<p class="field-error" id="f-suspend-days-error">' in bad.text
     done = post_form(client, f"{RECORD}/suspend", {"days": "7", "reason": "Spam links"})
     assert done.status_code == 303
     assert "is suspended until" in flash_text(client)

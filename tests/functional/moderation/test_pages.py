@@ -64,6 +64,17 @@ def test_a_refused_flag_goes_back_with_an_error_message(client, db, cast):
     assert flag_count(db) == 1
 
 
+def test_too_many_flags_answer_429_with_retry_after(client, db, cast, monkeypatch):
+    monkeypatch.setattr(service, "FLAG_LIMIT", 1)
+    log_in(client, "fan_luka")
+    assert post_form(client, flag_url(cast), {"reason": "Rude"}).status_code == 303
+    limited = post_form(client, f"/c/miku/works/{cast.work.id}/flag", {"reason": "Traced"})
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert "Too many flags in a short time" in unescape(limited.text)
+    assert flag_count(db) == 1
+
+
 def test_the_author_cannot_flag_their_own_comment(client, db, cast):
     log_in(client, "member_len")
     response = post_form(client, flag_url(cast), {"reason": "Test"})

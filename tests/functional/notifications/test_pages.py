@@ -83,7 +83,7 @@ def test_mark_one_read_with_the_form_and_with_htmx(client, db: Session, cast: Ca
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<li class="notification" id="notification-{second}"')
     assert "Mark read" not in response.text
-    assert response.headers["vary"] == "HX-Request"
+    assert response.headers["vary"] == "HX-Request, Accept-Language"
     assert service.unread_count(db, cast.fan.id) == 0
 
 

@@ -12,6 +12,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.communities.models import Role
 from app.db import utcnow
 from app.polls import service
@@ -234,7 +235,7 @@ def test_htmx_ballots_answer_with_the_panel_alone(client, db, town: Town):
         headers=HTMX,
     )
     assert response.status_code == 200
-    assert response.headers["vary"] == "HX-Request"
+    assert response.headers["vary"] == "HX-Request, Accept-Language"
     html = response.text
     assert "<html" not in html
     assert html.lstrip().startswith('<section class="card poll-panel')
@@ -261,7 +262,7 @@ def test_a_refused_ballot_keeps_what_was_typed_and_stores_nothing(client, db, to
     assert "Use at most 2,000 characters" in fragment.text
     unknown = post_form(client, url, {"position": "maybe", "page": "proposal"})
     assert unknown.status_code == 422
-    assert "Choose consent, concern, object or stand_aside." in unknown.text
+    assert "Choose consent, consent with concerns, object or stand aside." in unknown.text
     assert ballots(db, poll) == 0
 
 
@@ -462,7 +463,11 @@ COUNT_WORDS = re.compile(
 
 def normalized(html: str) -> str:
     """A page without what changes on its own (tokens, times, activity)."""
-    html = re.sub(r'(name="csrf_token" value|name="csrf-token" content)="[^"]*"', r"\1", html)
+    html = re.sub(
+        r'(name="csrf_token" value|name="csrf-token" content|name="idempotency_key" value)="[^"]*"',
+        r"\1",
+        html,
+    )
     html = re.sub(r"<time [^>]*>[^<]*</time>", "<time>", html)
     html = re.sub(r"active [^<·]*", "active", html)
     return re.sub(r"\(in \d+ \w+\)", "(in)", html)
@@ -549,7 +554,7 @@ def test_anonymous_polls_never_show_who_cast_which_ballot(client, db, town: Town
 def test_the_proposal_list_shows_when_the_poll_closes(client, db, town: Town):
     poll = open_poll(db, town)
     html = client.get("/c/vocaloid/proposals").text
-    assert f"poll closes {poll.closes_at:%Y-%m-%d}" in html
+    assert f"poll closes {i18n.date(poll.closes_at)}" in html
 
 
 def test_a_member_of_another_community_is_not_on_the_roll(client, db, town: Town):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from app import i18n
 from app.db import utcnow
 from app.proposals import service
 from tests.conftest import log_in, post_form
@@ -54,7 +55,7 @@ def test_a_published_proposal_shows_its_text_state_authors_and_timeline(client, 
 def test_the_page_shows_when_voting_may_open(client, db, cast, draft):
     proposal = draft(publish=True)
     assert proposal.voting_may_open_at is not None
-    when = proposal.voting_may_open_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = i18n.date_time(proposal.voting_may_open_at)
     assert (
         f"Voting may open from <strong>{when}</strong>"
         in client.get(f"/c/miku/proposals/{proposal.id}").text

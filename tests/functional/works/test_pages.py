@@ -95,6 +95,16 @@ def test_free_text_license(client, db, cast):
     assert db.scalar(select(Work.license)) == "Piapro Character License"
 
 
+def test_a_refused_free_text_license_is_marked_on_its_own_field(client, db, cast):
+    log_in(client, "member_len")
+    data = {**GOOD, "license": "other", "license_other": "Piapro " * 30}
+    response = post_form(client, "/c/miku/works/new", data)
+    assert response.status_code == 422
+    assert 'id="f-license_other-error"' in response.text
+    assert 'id="f-license-error"' not in response.text
+    assert count(db) == 0
+
+
 def test_non_members_may_not_register(client, db, cast):
     log_in(client, "outsider")
     assert client.get("/c/miku/works/new").status_code == 403

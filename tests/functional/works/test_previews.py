@@ -8,13 +8,13 @@ import re
 import pytest
 from sqlalchemy import event, func, select
 
+from app.web.caching import IMMUTABLE
 from app.works import images, service
 from app.works.models import WorkImage
 from tests.conftest import csrf_token, log_in, post_form
 from tests.support.images import image_bytes, jpeg_with_exif, opened
 
 PNG = image_bytes("PNG", (640, 320))
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def count(db) -> int:

@@ -16,7 +16,7 @@ from app.db import create_db_engine, make_session_factory, utcnow
 from app.errors import PermissionDenied
 from app.mail import service
 from app.mail.models import OutboxMail
-from app.mail.sender import ConsoleSender, SMTPSender, sender_for
+from app.mail.sender import ConsoleSender, SMTPSender, message, sender_for
 from app.worker import deliver_mail
 from tests.conftest import make_settings
 from tests.factories import make_user
@@ -152,3 +152,16 @@ def test_workers_at_once_send_each_mail_once(make_database_url):
     with factory(False) as db:
         assert all(m.sent_at is not None for m in db.scalars(select(OutboxMail)))
     engine.dispose()
+
+
+@pytest.mark.parametrize("quoted", ["Miku\r\nBcc: victim@example.org", "a\x0bb\x85c\u2028d"])
+def test_a_subject_quoting_line_breaks_is_one_line_that_can_be_sent(db, quoted):
+    # Subjects quote what members typed (a community's name, a reason); a line break there
+    # makes a header no mail library accepts, and the mail could never be sent.
+    mail = service.queue(
+        db, to="fan@example.org", subject=f"News of {quoted}", body="Hi.", kind="test", now=NOW
+    )
+    assert mail.subject == "News of " + " ".join(quoted.split())
+    headers = message(mail, "Norms Forum <noreply@localhost>")
+    assert headers["Subject"] == mail.subject
+    assert headers["Bcc"] is None
