@@ -43,13 +43,14 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest --db=sqlite
 
+# The browser tests drive pages, not the database: they run once, in the SQLite pass.
 pg-test: $(VENV)/.installed-dev
-	$(BIN)/pytest --db=postgresql
+	$(BIN)/pytest --db=postgresql --ignore=tests/e2e
 
-## check-security: the slow safety proofs, on SQLite and PostgreSQL; a new proof is one more line
+## check-security: the slow safety proofs: the API contract on PostgreSQL (the production
+## database; `--db=sqlite` runs it on SQLite), crashes on both; a new proof is one more line
 check-security: export NORMSFORUM_CHECK_SECURITY = 1
 check-security: $(VENV)/.installed-dev
-	$(BIN)/pytest -p no:cacheprovider --db=sqlite -m check_security tests/security/test_api_contract.py
 	$(BIN)/pytest -p no:cacheprovider --db=postgresql -m check_security tests/security/test_api_contract.py
 	$(BIN)/pytest -p no:cacheprovider --db=sqlite -m check_security tests/security/test_crash.py
 	$(BIN)/pytest -p no:cacheprovider --db=postgresql -m check_security tests/security/test_crash.py

@@ -120,6 +120,7 @@ def delete_account(
     actor.password_changed_at = None
     actor.email_verified_at = None
     actor.is_admin = False
+    actor.locale = None
     actor.deleted_at = now
     db.flush()
     return actor

@@ -43,6 +43,7 @@ def delete(db: Session, user: User, **confirmation: str) -> User:
 
 def test_the_person_goes_and_their_public_writing_stays(db, town: Town, life: Life):
     person_id, old_name = life.person.id, life.person.username
+    life.person.locale = "ja"
     accounts_service.start_session(db, user=life.person, now=utcnow(), settings=settings())
 
     delete(db, life.person)
@@ -55,6 +56,7 @@ def test_the_person_goes_and_their_public_writing_stays(db, town: Town, life: Li
     assert old_name not in (user.username, user.email)
     assert user.email.endswith("@deleted.invalid")
     assert user.password_hash is None
+    assert user.locale is None
     assert not user.is_admin
     for model in (UserSession, AccessToken, Preference, IdempotencyKey):
         assert count(db, model, model.user_id == person_id) == 0, model
