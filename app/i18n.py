@@ -206,3 +206,54 @@ def relative(now: datetime, when: datetime) -> str:
 def choices() -> Iterable[tuple[str, str]]:
     """(code, name in its own language) of each language of the interface."""
     return LANGUAGES.items()
+
+
+#: The languages content may be written in (BCP 47 tags): wider than the interface's, since a
+#: comment in Korean or a translation of a clause into Spanish needs no catalog. The order is
+#: the order forms offer them in, after the reader's own.
+CONTENT_LANGUAGES = (
+    "en",
+    "ja",
+    "zh-Hans",
+    "zh-Hant",
+    "ko",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "ru",
+    "id",
+    "th",
+    "vi",
+)
+
+
+def content_language(code: str | None) -> str | None:
+    """The known content language `code` names, in its canonical spelling, else None:
+    `JA` and `ja` are `ja`, `zh-hans` is `zh-Hans`."""
+    if not code:
+        return None
+    wanted = code.strip().replace("_", "-").lower()
+    return next((tag for tag in CONTENT_LANGUAGES if tag.lower() == wanted), None)
+
+
+@cache
+def _language_name(code: str, reader: str) -> str:
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(reader))
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name or code
+
+
+def language_name(code: str) -> str:
+    """`code`'s name in the reader's language: "Japanese", "日本語", "中国語 (簡体字)"."""
+    return _language_name(code, current())
+
+
+def content_language_choices() -> list[tuple[str, str]]:
+    """(code, name) of every content language, the reader's own first, for a select."""
+    mine = current()
+    ordered = sorted(CONTENT_LANGUAGES, key=lambda tag: tag != mine)
+    return [(tag, language_name(tag)) for tag in ordered]

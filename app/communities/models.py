@@ -71,6 +71,9 @@ class Community(Base):
     ratification_requires_rights_holder: Mapped[bool] = mapped_column(
         default=False, server_default=false()
     )
+    #: The language its guidelines are written in and authoritative in (BCP 47, one of
+    #: `app.i18n.CONTENT_LANGUAGES`); translations of clauses are into other languages.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
 
 class Category(Base):

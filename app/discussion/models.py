@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -64,6 +64,8 @@ class Comment(Hideable, Base):
     body: Mapped[str] = mapped_column(Text)
     # The sanitized HTML of `body`, rendered once at write time rather than on every view.
     body_html: Mapped[str] = mapped_column(Text)
+    #: The language it is written in (`app.i18n.CONTENT_LANGUAGES`); None: not recorded.
+    language: Mapped[str | None] = mapped_column(String(16))
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     edit_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[created_at]

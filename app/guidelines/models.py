@@ -156,6 +156,8 @@ class ClauseVersion(Base):
     objections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The language of `text`: the authoritative one, which translations are made from.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     clause: Mapped[Clause] = relationship(lazy="joined")
     proposal: Mapped[Proposal | None] = relationship(lazy="joined")
@@ -181,6 +183,36 @@ class ClauseCredit(Base):
     credit: Mapped[Credit] = mapped_column(str_enum(Credit))
 
     user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Translation(Base):
+    """A clause version's title and text in another language, made by a moderator.
+
+    It belongs to the version it translates: once the clause changes, the translation still
+    exists but is out of date, and pages say so rather than show it as current.
+    """
+
+    __tablename__ = "guideline_translations"
+    __table_args__ = (
+        UniqueConstraint("version_id", "language"),
+        Index(None, "clause_id", "language"),
+        Index(None, "community_id", "language"),
+    )
+
+    id: Mapped[intpk]
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("guideline_clause_versions.id", ondelete="CASCADE")
+    )
+    clause_id: Mapped[int] = mapped_column(ForeignKey("guideline_clauses.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(140))
+    text: Mapped[str] = mapped_column(Text)
+    translator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[timestamp]
+
+    translator: Mapped[User | None] = relationship(lazy="joined")
 
 
 class Ratification(Base):

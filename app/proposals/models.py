@@ -85,6 +85,8 @@ class Proposal(Base):
     rationale: Mapped[str] = mapped_column(Text, default="")
     norm_text: Mapped[str] = mapped_column(Text, default="")
     revision_number: Mapped[int] = mapped_column(Integer, default=1)
+    #: The language it is written in (`app.i18n.CONTENT_LANGUAGES`); None: not recorded.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     created_at: Mapped[created_at]
     # When it entered the list: creation for drafts, publication after that.

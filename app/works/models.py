@@ -57,6 +57,8 @@ class Work(Hideable, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     excerpt: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
+    #: The language of its title, description and excerpt; None: not recorded or none.
+    language: Mapped[str | None] = mapped_column(String(16))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
 
