@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check-security lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls bench-guidelines bench messages compile-messages clean
+.PHONY: run test check-security lint typecheck unit pg-test migrate seed bench-proposals bench-thread bench-lineage bench-polls bench-guidelines bench bench-memory messages compile-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,10 @@ bench-guidelines: $(VENV)/.installed-dev
 ## bench: the load benchmark (issue 9): the app as served in production, under wrk on loopback, SQLite then PostgreSQL
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load --db both
+
+## bench-memory: one worker's memory at start and at its peak under wrk -c32 (issue 9: under 150 MB)
+bench-memory: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

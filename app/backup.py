@@ -136,11 +136,16 @@ def restore(database_url: str, path: Path, *, force: bool = False) -> Outcome:
 _names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
+#: Tables whose rows the migrations write themselves: they are there in any database.
+MIGRATION_ROWS = frozenset({"change_counter"})
+
+
 def holds_data(engine: Engine) -> bool:
-    """Whether any of the app's tables has a row (a freshly migrated database has none;
-    SQLite's full-text index keeps rows of its own even then, which do not count)."""
+    """Whether any of the app's tables has a row (a freshly migrated database has none but
+    the migrations' own; SQLite's full-text index keeps rows of its own too, which do not
+    count)."""
     present = set(inspect(engine).get_table_names())
-    names = sorted(present & set(Base.metadata.tables))
+    names = sorted((present & set(Base.metadata.tables)) - MIGRATION_ROWS)
     with engine.connect() as connection:
         preparer = engine.dialect.identifier_preparer
         for name in names:

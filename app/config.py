@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # or `ja`.
     default_language: Literal["en", "ja"] = "en"
 
+    # Pages for visitors (not signed in) are kept in each process's memory and served again
+    # while nothing visible changed, for at most `page_cache_seconds`; 0 MB turns it off.
+    page_cache_mb: int = Field(default=16, ge=0)
+    page_cache_seconds: float = Field(default=30.0, gt=0)
     # The largest request body taken (a 2 MB preview image in its multipart envelope is the
     # largest anyone needs); larger ones are refused with 413 before they are read.
     max_request_bytes: int = Field(default=3 * 1024 * 1024, ge=64 * 1024)

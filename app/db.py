@@ -63,6 +63,26 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+#: Connections per process. A worker runs at most `REQUESTS_AT_ONCE` requests at once
+#: (`app.web.admission`), so every request it admits can get a connection; the two spare
+#: serve a request's second, short session (`app.web.auth` recording a token's use) and the
+#: background jobs. More would not serve more: one process runs Python on one core at a
+#: time. Each request in flight holds its rows, objects and page while it renders, and each
+#: SQLite connection its page cache: at SQLAlchemy's default of 5 + 10 connections and no
+#: bound on requests, a worker under 32 connections peaked about 20 MB higher
+#: (bench/memory.py).
+POOL_SIZE = 4
+POOL_OVERFLOW = 4
+REQUESTS_AT_ONCE = POOL_SIZE + POOL_OVERFLOW - 2
+#: Compiled statements kept per engine. SQLAlchemy's default of 500 would let a worker that
+#: has served every kind of page hold some 60 MB of them (about 130 KB each, measured); a
+#: page makes 5 to 30 distinct statements, so the pages in use stay compiled.
+QUERY_CACHE_SIZE = 150
+#: SQLite's page cache per connection, in KiB (its default is 2,000): pages the operating
+#: system caches anyway, and WAL mode drops a connection's cache whenever another writes.
+SQLITE_CACHE_KIB = 1024
+
+
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine with the pragmas and transaction handling this app relies on."""
     if url.startswith("sqlite"):
@@ -76,6 +96,9 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         url,
         echo=echo,
         pool_pre_ping=True,
+        query_cache_size=QUERY_CACHE_SIZE,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         connect_args={"prepare_threshold": None, "options": "-c jit=off"},
     )
 
@@ -84,7 +107,16 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     database = url.split("///", 1)[-1] if "///" in url else ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    file_based = database not in ("", ":memory:") and "mode=memory" not in database
+    # An in-memory database lives in its one connection: SQLAlchemy keeps a single one.
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if file_based else {}
+    engine = create_engine(
+        url,
+        echo=echo,
+        query_cache_size=QUERY_CACHE_SIZE,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        **pool,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -95,6 +127,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -201,6 +201,28 @@ DEMO_BALLOTS: list[tuple[str, int, str, str, str]] = [
     ),
     ("Credit the work you build on, in the work's description", 2, "mod_rin", "stand_aside", ""),
 ]
+#: Japanese translations of imported clauses, by number: (title, text). Clause 3.1 has an
+#: amendment waiting for ratification; ratifying it leaves its translation out of date.
+DEMO_TRANSLATIONS = {
+    "1.1": (
+        "16歳として描かれます",
+        "作品では、キャラクターをその年齢またはそれ以上として、日常・音楽・ファンタジーの場面で"
+        "描くことができます。恋愛や性的な文脈で子どもとして描く作品は認められません。",
+    ),
+    "1.2": (
+        "暴力表現は生々しくしない",
+        "アクションや危機の描写は問題ありませんが、流血や長く続く負傷の描写はここでは共有しません。",
+    ),
+    "2.1": (
+        "自由に共有し、販売は権利者の条件の範囲内で",
+        "ファン作品はクレジットを付けて無料で共有できます。販売は、権利者が公開している条件が"
+        "認める範囲でのみ認められます。",
+    ),
+    "3.1": (
+        "モデルが作ったときはそう書く",
+        "生成モデルを使って全体または一部を作った作品は、説明欄にその旨を書き、モデル名を記します。",
+    ),
+}
 AMENDED_CREDIT = (
     "A derivative work shared here names, in its description, each work it directly builds on, "
     "that work's creator and the licence it was shared under."
@@ -228,6 +250,7 @@ def _seed_proposals(
                 norm_text=norm,
                 category=slugs[category],
                 tags=tags,
+                language="en",
             ),
             now=at,
         )
@@ -382,6 +405,7 @@ def _seed_works(
                 duration_seconds=duration,
                 excerpt=excerpt,
                 parents=[str(works[p].id) for p in parents],
+                language="en",
             ),
             now=now,
         )
@@ -465,7 +489,29 @@ DEMO_COMMENTS: list[
         "images, like the LoRA exhibited here. As written it only covers finished works.",
         None,
     ),
+    (
+        "framing-ja",
+        "rights_crypton",
+        "framing",
+        None,
+        "権利者の立場から補足します。カメラワークだけを理由に作品を不可とする必要はないと考えて"
+        "いますが、キャラクターを性的に強調する意図が明らかな構図は、公式のガイドラインでも認めて"
+        "いません。0:42 あたりは判断が分かれるところなので、「グレーゾーン」としての展示は"
+        "妥当だと思います。",
+        None,
+    ),
+    (
+        "framing-ja-reply",
+        "creator_len",
+        "framing-ja",
+        None,
+        "ありがとうございます。では、提案本文の「性的な表現」には構図も含まれるという理解で進めます。"
+        "根拠の欄で、この動画を例として挙げてもよいでしょうか。",
+        None,
+    ),
 ]
+#: The language of each demo comment, where it is not English.
+DEMO_COMMENT_LANGUAGES = {"framing-ja": "ja", "framing-ja-reply": "ja"}
 
 
 def _seed_discussion(
@@ -497,6 +543,7 @@ def _seed_discussion(
                 parent=posted[parent] if parent else None,
                 alignment=alignment,
                 anchor=pointer,
+                language=DEMO_COMMENT_LANGUAGES.get(key, "en"),
             ),
             now=at + timedelta(minutes=37 * n),
         )
@@ -539,6 +586,7 @@ def _seed_polls(
                     norm_text=AMENDED_CREDIT,
                     category=credit.category.slug if credit.category else "",
                     tags=credit.tag_names,
+                    language="en",
                 ),
                 message="Name the licence too, as Kaito's objection asked",
                 now=amended_at,
@@ -588,6 +636,7 @@ def _seed_amendment(
             tags=["ai", "training-data"],
             kind="amend",
             target_clause="3.1",
+            language="en",
         ),
         now=now - timedelta(days=10),
         clause_numbers=guidelines_service.clause_numbers(db, community),
@@ -692,6 +741,17 @@ def seed(db: Session, *, now: datetime) -> list[tuple[str, str, str]]:
             community=miku,
             clause=guidelines_service.get_clause(db, miku, number),
             tags=tags,
+        )
+    for number, (title, text) in DEMO_TRANSLATIONS.items():
+        guidelines_service.save_translation(
+            db,
+            actor=users["mod_rin"],
+            community=miku,
+            clause=guidelines_service.get_clause(db, miku, number),
+            language="ja",
+            title=title,
+            text=text,
+            now=now - timedelta(days=39),
         )
     proposals = _seed_proposals(db, miku, users, now)
     _seed_polls(db, proposals, users, now)

@@ -17,7 +17,8 @@ checkout works either way.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -134,6 +135,20 @@ def set_language(language: str) -> None:
 def current() -> str:
     choice = _current.get()
     return choice.language if choice is not None else DEFAULT
+
+
+@contextmanager
+def speaking(*languages: str | None) -> Iterator[str]:
+    """Translate into the first of `languages` the interface speaks (else the default) inside
+    the block, then back into whatever was spoken before: for what is written for someone
+    other than the reader, such as a mail in its recipient's language
+    (`speaking(user.locale, settings.default_language)`)."""
+    chosen = next((found for code in languages if (found := supported(code))), DEFAULT)
+    token = _current.set(Choice(chosen))
+    try:
+        yield current()
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str, **variables: object) -> str:

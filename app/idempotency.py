@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from app.db import Base, created_at, intpk
 from app.errors import Conflict, ValidationFailed
+from app.i18n import gettext
 
 KEY_MAX = 100
 #: Visible ASCII only: a key travels in an HTTP header, and is compared byte for byte.
@@ -164,7 +165,7 @@ def attempt(
             return
         break
     else:
-        raise Conflict("A request with this Idempotency-Key is still being processed.")
+        raise Conflict(gettext("A request with this Idempotency-Key is still being processed."))
     taken = Attempt(None, row)
     try:
         yield taken
@@ -195,13 +196,15 @@ def _earlier(db: Session, *, user_id: int, key: str, digest: str, now: datetime)
         return None
     if row.fingerprint != digest:
         raise KeyReused(
-            "This Idempotency-Key was already used for a different request; "
-            "use a new key for every new ballot or comment.",
-            fields={HEADER: "Used before with another request."},
+            gettext(
+                "This Idempotency-Key was already used for a different request; "
+                "use a new key for every new ballot or comment."
+            ),
+            fields={HEADER: gettext("Used before with another request.")},
         )
     if row.result_id is None or row.status_code is None:
         # Cannot be committed so (the key is written with its answer), but never guess.
-        raise Conflict("A request with this Idempotency-Key is still being processed.")
+        raise Conflict(gettext("A request with this Idempotency-Key is still being processed."))
     return Stored(row.action, row.result_id, row.status_code, row.response)
 
 

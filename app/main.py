@@ -18,7 +18,7 @@ from app.accounts import routes as accounts_routes
 from app.communities import api as communities_api
 from app.communities import routes as communities_routes
 from app.config import Settings
-from app.db import create_db_engine, make_session_factory
+from app.db import REQUESTS_AT_ONCE, create_db_engine, make_session_factory
 from app.discussion import api as discussion_api
 from app.discussion import routes as discussion_routes
 from app.guidelines import api as guidelines_api
@@ -34,10 +34,12 @@ from app.polls import sweeper
 from app.proposals import api as proposals_api
 from app.proposals import routes as proposals_routes
 from app.web import errors
+from app.web.admission import AdmissionMiddleware
 from app.web.api import API_PREFIX, declare_unreadable_bodies
 from app.web.csrf import CSRFCookieMiddleware, csrf_protect
 from app.web.language import LanguageMiddleware
 from app.web.middleware import BodyLimitMiddleware, DBSessionMiddleware, SecurityHeadersMiddleware
+from app.web.pagecache import PageCache, VisitorPageCacheMiddleware
 from app.web.templating import STATIC, make_environment
 from app.works import api as works_api
 from app.works import routes as works_routes
@@ -73,11 +75,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = make_environment()
 
+    if settings.page_cache_mb:
+        app.state.page_cache = PageCache(
+            settings.page_cache_mb * 1024 * 1024, settings.page_cache_seconds
+        )
+        # Inside the session and CSRF middlewares: it reads the change counter and the
+        # visitor's CSRF secret.
+        app.add_middleware(
+            VisitorPageCacheMiddleware, settings=settings, cache=app.state.page_cache
+        )
     app.add_middleware(DBSessionMiddleware, session_factory=lambda: app.state.session_factory)
     app.add_middleware(CSRFCookieMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(LanguageMiddleware)
+    # Outermost: a request waits for its turn before anything is done for it.
+    app.add_middleware(AdmissionMiddleware, limit=REQUESTS_AT_ONCE)
     errors.install(app)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,6 +1,7 @@
 """Imports every domain's tables, so that the metadata Alembic compares against is complete."""
 
 from app.accounts.models import AccessToken, EmailToken, Identity, User, UserSession
+from app.changes import ChangeCounter
 from app.communities.models import (
     Category,
     Community,
@@ -44,6 +45,7 @@ __all__ = [
     "Ballot",
     "Base",
     "Category",
+    "ChangeCounter",
     "Clause",
     "ClauseCredit",
     "ClauseTag",

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from app.errors import ValidationFailed
+from app.i18n import gettext as _
 
 
 def encode(*values: Any) -> str:
@@ -26,6 +27,7 @@ def decode(cursor: str | None, *, size: int) -> list[Any] | None:
         values = None
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed(
-            "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
+            _("The cursor is not valid."),
+            fields={"cursor": _("Use the next_cursor of a previous page.")},
         )
     return values

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, intpk, timestamp
 from app.errors import RateLimited
+from app.i18n import gettext as _
+from app.i18n import ngettext
 
 KEY_LENGTH = 320
 
@@ -37,7 +39,8 @@ def _storable(key: str) -> str:
 def check(
     db: Session, *, bucket: str, key: str, limit: int, window: timedelta, now: datetime, what: str
 ) -> None:
-    """Raise `RateLimited` when `key` has used up `limit` hits within `window`."""
+    """Raise `RateLimited` when `key` has used up `limit` hits within `window`; `what` counts
+    them in English ("mails to this address"), marked with `N_` and translated here."""
     since = now - window
     key = _storable(key)
     count, oldest = db.execute(
@@ -50,8 +53,12 @@ def check(
         retry_after = max(1, int(remaining) + 1)
         minutes = max(1, math.ceil(remaining / 60))
         raise RateLimited(
-            f"Too many {what}. Please wait {minutes} minute{'s' if minutes != 1 else ''} "
-            "and try again.",
+            ngettext(
+                "Too many %(what)s. Please wait %(num)d minute and try again.",
+                "Too many %(what)s. Please wait %(num)d minutes and try again.",
+                minutes,
+                what=_(what),
+            ),
             retry_after=retry_after,
         )
 

@@ -76,7 +76,7 @@ def notification_jobs_once(
         due = notification_jobs.due(reader, now=now, hour=hour)
     if not due:
         return 0
-    links = notification_jobs.Links(settings.base_url, settings.secret)
+    links = notification_jobs.Links(settings.base_url, settings.secret, settings.default_language)
     batch = notification_jobs.BATCH
     total = 0
     if due.reminders:

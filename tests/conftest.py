@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
-from app import migrate
+from app import changes, migrate
 from app.accounts import passwords
 from app.config import Settings
 from app.db import create_db_engine
@@ -136,6 +136,9 @@ def _joined_session(connection: Connection) -> Session:
 @pytest.fixture
 def db(connection: Connection) -> Iterator[Session]:
     session = _joined_session(connection)
+    # The test's own writes stand for committed work, so they move the change counter as
+    # they flush, as a commit would (pages kept for visitors must not outlive them).
+    event.listen(session, "after_flush", lambda flushed, _context: changes.count(flushed))
     yield session
     session.close()
 
@@ -171,6 +174,10 @@ def client(app: FastAPI, connection: Connection, db: Session) -> Iterator[TestCl
     """A browser-like client whose requests run inside the test's transaction."""
     original = app.state.session_factory
     app.state.session_factory = lambda write: _joined_session(connection)
+    # Every test starts from the same counter (its transaction is rolled back), so pages kept
+    # by an earlier test must go.
+    if cache := getattr(app.state, "page_cache", None):
+        cache.clear()
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
         yield test_client
     app.state.session_factory = original

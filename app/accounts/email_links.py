@@ -20,11 +20,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app import ratelimit
+from app import i18n, ratelimit
 from app.accounts import passwords
 from app.accounts.models import EmailToken, EmailTokenPurpose, User, UserSession
 from app.config import Settings
 from app.errors import Conflict, DomainError, ValidationFailed
+from app.i18n import N_, ngettext
+from app.i18n import gettext as _
 from app.mail import service as mail_service
 
 MAIL_WINDOW = timedelta(hours=1)
@@ -82,12 +84,25 @@ def _check_account_mails(db: Session, *, key: str, now: datetime, settings: Sett
         limit=settings.account_mails_per_hour,
         window=MAIL_WINDOW,
         now=now,
-        what="mails to this address",
+        what=N_("mails to this address"),
     )
 
 
 def _hours(hours: int) -> str:
-    return f"{hours} hour{'s' if hours != 1 else ''}"
+    return ngettext("%(num)d hour", "%(num)d hours", hours)
+
+
+def _works_once(duration: str) -> str:
+    return _(
+        "The link works once, for %(duration)s. If you did not ask for this, ignore this mail: "
+        "nothing changes without the link.",
+        duration=duration,
+    )
+
+
+def _body(user: User, *paragraphs: str) -> str:
+    """A mail's text in the current language: a greeting, then the paragraphs."""
+    return "\n\n".join([_("Hello %(name)s,", name=user.display_name), *paragraphs]) + "\n"
 
 
 def send_verification(
@@ -108,23 +123,32 @@ def send_verification(
         settings=settings,
     )
     changing = address != user.email
-    reason = (
-        f"You asked to change the email address of your {SITE_NAME} account @{user.username} "
-        f"to {address}."
-        if changing
-        else f"Please confirm that {address} is the address of your {SITE_NAME} account "
-        f"@{user.username}."
-    )
-    body = (
-        f"Hello {user.display_name},\n\n{reason} Open this link to confirm it:\n\n"
-        f"{_link(settings, '/verify-email', token)}\n\n"
-        f"The link works once, for {_hours(hours)}. If you did not ask for this, ignore this "
-        "mail: nothing changes without the link.\n"
-    )
+    with i18n.speaking(user.locale, settings.default_language):
+        names = {"site": SITE_NAME, "username": user.username, "address": address}
+        reason = (
+            _(
+                "You asked to change the email address of your %(site)s account @%(username)s to "
+                "%(address)s.",
+                **names,
+            )
+            if changing
+            else _(
+                "Please confirm that %(address)s is the address of your %(site)s account "
+                "@%(username)s.",
+                **names,
+            )
+        )
+        body = _body(
+            user,
+            _("%(reason)s Open this link to confirm it:", reason=reason),
+            _link(settings, "/verify-email", token),
+            _works_once(_hours(hours)),
+        )
+        subject = _("Confirm your email address for %(site)s", site=SITE_NAME)
     mail_service.queue(
         db,
         to=address,
-        subject=f"Confirm your email address for {SITE_NAME}",
+        subject=subject,
         body=body,
         kind="verify_email",
         now=now,
@@ -136,7 +160,7 @@ def send_verification(
 def resend_verification(db: Session, *, actor: User, now: datetime, settings: Settings) -> None:
     """Send the verification link again, unless the address is verified already."""
     if actor.email_verified:
-        raise Conflict("Your email address is verified already.")
+        raise Conflict(_("Your email address is verified already."))
     send_verification(db, user=actor, now=now, settings=settings)
 
 
@@ -150,7 +174,7 @@ def _find(
     )
     if row is None or row.used_at is not None or now >= row.expires_at:
         raise InvalidLink(
-            "This link is not valid any more: it was used, it expired or it is incomplete."
+            _("This link is not valid any more: it was used, it expired or it is incomplete.")
         )
     return row
 
@@ -164,7 +188,7 @@ def _claim(db: Session, row: EmailToken, now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
-        raise InvalidLink("This link was used already.")
+        raise InvalidLink(_("This link was used already."))
     row.used_at = now
 
 
@@ -172,7 +196,7 @@ def check_verification(db: Session, *, token: str, now: datetime, settings: Sett
     """The verification link behind `token`, still unused (for the page that confirms it)."""
     row = _find(db, token=token, purpose=EmailTokenPurpose.verify_email, now=now, settings=settings)
     if row.email == row.user.email and row.user.email_verified:
-        raise InvalidLink(f"The address {row.email} is verified already.")
+        raise InvalidLink(_("The address %(email)s is verified already.", email=row.email))
     return row
 
 
@@ -183,7 +207,9 @@ def verify_email(db: Session, *, token: str, now: datetime, settings: Settings) 
     if row.email != user.email:
         taken = db.scalar(select(User.id).where(User.email == row.email, User.id != user.id))
         if taken is not None:
-            raise Conflict(f"Another account uses {row.email} now, so it cannot become yours.")
+            raise Conflict(
+                _("Another account uses %(email)s now, so it cannot become yours.", email=row.email)
+            )
     _claim(db, row, now)
     user.email = row.email
     user.email_verified_at = now
@@ -229,13 +255,13 @@ def request_email_change(
         problems["email"] = str(exc)
     if "email" not in problems:
         if address == actor.email:
-            problems["email"] = "This is your address already."
+            problems["email"] = _("This is your address already.")
         elif db.scalar(select(User.id).where(User.email == address)) is not None:
-            problems["email"] = "Another account uses this address."
+            problems["email"] = _("Another account uses this address.")
     if actor.has_password and not passwords.verify_password(actor.password_hash, current_password):
-        problems["current_password"] = "This is not your current password."  # noqa: S105
+        problems["current_password"] = _("This is not your current password.")
     if problems:
-        raise ValidationFailed("Your email address was not changed.", fields=problems)
+        raise ValidationFailed(_("Your email address was not changed."), fields=problems)
     # An earlier request for another address is void: only the latest can take effect.
     db.execute(
         update(EmailToken)
@@ -249,16 +275,26 @@ def request_email_change(
         .execution_options(synchronize_session=False)
     )
     send_verification(db, user=actor, now=now, settings=settings, email=address)
+    with i18n.speaking(actor.locale, settings.default_language):
+        subject = _("Your %(site)s address is about to change", site=SITE_NAME)
+        body = _body(
+            actor,
+            _(
+                "Someone signed in as @%(username)s asked to change the account's email "
+                "address to %(address)s. It changes once the link sent there is opened.",
+                username=actor.username,
+                address=address,
+            ),
+            _(
+                "If this was not you, sign in and change your password, and the request "
+                "lapses unconfirmed."
+            ),
+        )
     mail_service.queue(
         db,
         to=actor.email,
-        subject=f"Your {SITE_NAME} address is about to change",
-        body=(
-            f"Hello {actor.display_name},\n\nSomeone signed in as @{actor.username} asked to "
-            f"change the account's email address to {address}. It changes once the link sent "
-            "there is opened.\n\nIf this was not you, sign in and change your password, and "
-            "the request lapses unconfirmed.\n"
-        ),
+        subject=subject,
+        body=body,
         kind="email_change_notice",
         now=now,
         user=actor,
@@ -282,7 +318,7 @@ def request_password_reset(
         limit=settings.password_resets_per_ip,
         window=MAIL_WINDOW,
         now=now,
-        what="password reset requests from your network",
+        what=N_("password reset requests from your network"),
     )
     _check_account_mails(db, key=f"reset:{address}", now=now, settings=settings)
     ratelimit.hit(db, bucket="reset-ip", key=client_ip, now=now)
@@ -307,20 +343,33 @@ def _mail_reset_link(db: Session, *, user: User, now: datetime, settings: Settin
         now=now,
         settings=settings,
     )
-    action = "reset the password of" if user.has_password else "set a password for"
+    with i18n.speaking(user.locale, settings.default_language):
+        names = {"site": SITE_NAME, "username": user.username}
+        if user.has_password:
+            subject = _("Reset your %(site)s password", site=SITE_NAME)
+            asked = _(
+                "Someone asked to reset the password of your %(site)s account @%(username)s. "
+                "Open this link to choose a new password:",
+                **names,
+            )
+        else:
+            subject = _("Set a password for %(site)s", site=SITE_NAME)
+            asked = _(
+                "Someone asked to set a password for your %(site)s account @%(username)s. "
+                "Open this link to choose a new password:",
+                **names,
+            )
+        body = _body(
+            user,
+            asked,
+            _link(settings, "/password/reset", token),
+            _works_once(ngettext("%(num)d minute", "%(num)d minutes", minutes)),
+        )
     mail_service.queue(
         db,
         to=user.email,
-        subject=f"Reset your {SITE_NAME} password"
-        if user.has_password
-        else f"Set a password for {SITE_NAME}",
-        body=(
-            f"Hello {user.display_name},\n\nSomeone asked to {action} your {SITE_NAME} account "
-            f"@{user.username}. Open this link to choose a new password:\n\n"
-            f"{_link(settings, '/password/reset', token)}\n\n"
-            f"The link works once, for {minutes} minutes. If you did not ask for this, ignore "
-            "this mail: nothing changes without the link.\n"
-        ),
+        subject=subject,
+        body=body,
         kind="password_reset",
         now=now,
         user=user,
@@ -336,7 +385,9 @@ def check_reset(db: Session, *, token: str, now: datetime, settings: Settings) -
     changed = user.password_changed_at
     # A link sent to a former address, or older than the current password, is void.
     if row.email != user.email or (changed is not None and row.created_at < changed):
-        raise InvalidLink("This link is not valid any more: the account changed since it was sent.")
+        raise InvalidLink(
+            _("This link is not valid any more: the account changed since it was sent.")
+        )
     return row
 
 
@@ -351,7 +402,9 @@ def reset_password(
     user = row.user
     problem = passwords.password_problem(new_password, username=user.username, email=user.email)
     if problem:
-        raise ValidationFailed("Your password was not changed.", fields={"new_password": problem})
+        raise ValidationFailed(
+            _("Your password was not changed."), fields={"new_password": problem}
+        )
     _claim(db, row, now)
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = now
@@ -376,7 +429,7 @@ def reset_password(
 def send_password_link(db: Session, *, actor: User, now: datetime, settings: Settings) -> None:
     """Mail a member who signs in only through a provider a link to set a password."""
     if actor.has_password:
-        raise Conflict("You have a password already; change it with your current one.")
+        raise Conflict(_("You have a password already; change it with your current one."))
     key = f"reset:{actor.email}"
     _check_account_mails(db, key=key, now=now, settings=settings)
     ratelimit.hit(db, bucket="account-mail", key=key, now=now)

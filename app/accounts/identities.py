@@ -23,6 +23,8 @@ from app.accounts.models import Identity, User
 from app.accounts.service import normalize_username, validate_profile
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def check_sign_in_rate(db: Session, *, client_ip: str, now: datetime, settings: 
         limit=settings.login_attempts_per_ip,
         window=timedelta(minutes=settings.login_window_minutes),
         now=now,
-        what="sign-in attempts from your network",
+        what=N_("sign-in attempts from your network"),
     )
 
 
@@ -82,8 +84,10 @@ def link(db: Session, *, actor: User, account: ProviderAccount, now: datetime) -
     if identity is not None:
         if identity.user_id != actor.id:
             raise Conflict(
-                "This account at the provider signs in to another account here already. "
-                "Unlink it there first."
+                _(
+                    "This account at the provider signs in to another account here already. "
+                    "Unlink it there first."
+                )
             )
         _touch(identity, account, now)
         db.flush()
@@ -134,21 +138,23 @@ def register(
         limit=settings.registrations_per_ip,
         window=window,
         now=now,
-        what="new accounts from your network",
+        what=N_("new accounts from your network"),
     )
     if find(db, issuer=account.issuer, subject=account.subject) is not None:
-        raise Conflict("This account at the provider has an account here already: sign in with it.")
+        raise Conflict(
+            _("This account at the provider has an account here already: sign in with it.")
+        )
     username = normalize_username(username)
     problems, email = validate_profile(username, display_name, email)
     if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
-        problems["username"] = "That username is taken."
+        problems["username"] = _("That username is taken.")
     if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
-        problems["email"] = (
+        problems["email"] = _(
             "An account with this email address exists already. If it is yours, sign in to it "
             "with its password and link the provider from your profile; or use another address."
         )
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     vouched = account.email_verified and account.email.strip().lower() == email
     user = User(
         username=username,
@@ -191,11 +197,13 @@ def unlink(db: Session, *, actor: User, identity_id: int, configured: Collection
     identity = db.get(Identity, identity_id)
     # Someone else's identity looks exactly like a missing one.
     if identity is None or identity.user_id != actor.id:
-        raise NotFound("There is no such linked account.")
+        raise NotFound(_("There is no such linked account."))
     if not can_unlink(actor, identity, list_for(db, actor=actor), configured):
         raise Conflict(
-            "This is your only way to sign in. Set a password or link another provider "
-            "before you unlink it."
+            _(
+                "This is your only way to sign in. Set a password or link another provider "
+                "before you unlink it."
+            )
         )
     db.delete(identity)
     db.flush()

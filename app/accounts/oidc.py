@@ -19,32 +19,46 @@ minutes, same scope) while the person picks a username.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
-from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
 from fastapi import Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from joserfc.errors import JoseError
 from starlette.responses import Response
 
 from app.accounts.identities import ProviderAccount
 from app.config import OIDCProvider, Settings
 from app.errors import NotFound
+from app.i18n import gettext as _
 
-# Authlib talks HTTP through httpx2 where it is installed and falls back to httpx.
-HTTP_ERRORS: tuple[type[Exception], ...]
-try:
-    import httpx2
 
-    HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
-except ImportError:
-    HTTP_ERRORS = (httpx.HTTPError,)
-#: Discovery failing (provider down, or not JSON); the round trip refused or failing.
-UNREACHABLE: tuple[type[Exception], ...] = (*HTTP_ERRORS, ValueError)
-REFUSED: tuple[type[Exception], ...] = (OAuthError, JoseError, *HTTP_ERRORS)
+# Authlib, httpx and joserfc (with cryptography) are imported on the first sign-in with a
+# provider, not by every worker at start: about 20 MB that most requests never use.
+@functools.cache
+def _http_errors() -> tuple[type[Exception], ...]:
+    """httpx's errors; Authlib talks HTTP through httpx2 where it is installed, else httpx."""
+    import httpx
+
+    try:
+        import httpx2
+    except ImportError:
+        return (httpx.HTTPError,)
+    return (httpx.HTTPError, httpx2.HTTPError)
+
+
+def _unreachable() -> tuple[type[Exception], ...]:
+    """Discovery failing: the provider down, or its answer not JSON."""
+    return (*_http_errors(), ValueError)
+
+
+def _refused() -> tuple[type[Exception], ...]:
+    """The round trip refused or failing."""
+    from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
+    from joserfc.errors import JoseError
+
+    return (OAuthError, JoseError, *_http_errors())
+
 
 COOKIE_PATH = "/auth/oidc/"
 FLOW_SECONDS = 10 * 60
@@ -79,7 +93,7 @@ def provider_named(settings: Settings, name: str) -> OIDCProvider:
     for provider in settings.oidc_providers:
         if provider.name == name:
             return provider
-    raise NotFound("This site offers no sign-in with that provider.")
+    raise NotFound(_("This site offers no sign-in with that provider."))
 
 
 def _cookie_name(settings: Settings, base: str) -> str:
@@ -127,6 +141,8 @@ def _client(request: Request, provider: OIDCProvider) -> Any:
     settings: Settings = request.app.state.settings
     registry: Any = getattr(request.app.state, "oidc_registry", None)
     if registry is None:
+        from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
+
         registry = OAuth()
         for each in settings.oidc_providers:
             registry.register(
@@ -149,14 +165,20 @@ async def _discover(client: Any, provider: OIDCProvider) -> dict[str, Any]:
     """The provider's metadata, which must name the configured issuer (OIDC Discovery 4.3)."""
     try:
         metadata: dict[str, Any] = await client.load_server_metadata()
-    except UNREACHABLE as exc:
+    except _unreachable() as exc:
         raise FlowFailed(
-            f"{provider.display_name} could not be reached. Please try again later."
+            _(
+                "%(provider)s could not be reached. Please try again later.",
+                provider=provider.display_name,
+            )
         ) from exc
     if str(metadata.get("issuer", "")).rstrip("/") != provider.issuer.rstrip("/"):
         raise FlowFailed(
-            f"{provider.display_name} is not set up correctly on this site (its issuer does "
-            "not match). Please tell the site's administrators."
+            _(
+                "%(provider)s is not set up correctly on this site (its issuer does not match). "
+                "Please tell the site's administrators.",
+                provider=provider.display_name,
+            )
         )
     return metadata
 
@@ -174,9 +196,12 @@ async def start(
         response: Response = await client.authorize_redirect(
             request, redirect_uri(settings, provider)
         )
-    except REFUSED as exc:
+    except _refused() as exc:
         raise FlowFailed(
-            f"{provider.display_name} could not be reached. Please try again later."
+            _(
+                "%(provider)s could not be reached. Please try again later.",
+                provider=provider.display_name,
+            )
         ) from exc
     payload = {
         "provider": provider.name,
@@ -193,25 +218,45 @@ def _refusal(provider: OIDCProvider, exc: Exception) -> str:
     name = provider.display_name
     error = str(getattr(exc, "error", "") or "")
     if error == "mismatching_state":
-        return (
-            f"The answer from {name} does not belong to the sign-in this browser started "
-            "(its state does not match). Nothing was changed; please start again."
+        return _(
+            "The answer from %(provider)s does not belong to the sign-in this browser started "
+            "(its state does not match). Nothing was changed; please start again.",
+            provider=name,
         )
     if error == "access_denied":
         # The provider's words, shortened: a forged callback could carry any text.
         detail = str(getattr(exc, "description", "") or "")[:160].rstrip(".")
-        return f"{name} did not sign you in{': ' + detail if detail else ''}. Nothing was changed."
+        if detail:
+            return _(
+                "%(provider)s did not sign you in: %(detail)s. Nothing was changed.",
+                provider=name,
+                detail=detail,
+            )
+        return _("%(provider)s did not sign you in. Nothing was changed.", provider=name)
     if error == "invalid_grant":
-        return (
-            f"{name} refused this sign-in: its code was used already or has expired. "
-            "Nothing was changed; please start again."
+        return _(
+            "%(provider)s refused this sign-in: its code was used already or has expired. "
+            "Nothing was changed; please start again.",
+            provider=name,
         )
+    from joserfc.errors import JoseError
+
     if isinstance(exc, JoseError):
-        return f"The identity token from {name} failed its checks. Nothing was changed."
-    if isinstance(exc, HTTP_ERRORS):
-        return f"{name} could not be reached. Please try again later."
-    return (
-        f"{name} did not complete the sign-in ({error or 'an invalid answer'}). Please start again."
+        return _(
+            "The identity token from %(provider)s failed its checks. Nothing was changed.",
+            provider=name,
+        )
+    if isinstance(exc, _http_errors()):
+        return _("%(provider)s could not be reached. Please try again later.", provider=name)
+    if error:
+        return _(
+            "%(provider)s did not complete the sign-in (%(error)s). Please start again.",
+            provider=name,
+            error=error,
+        )
+    return _(
+        "%(provider)s did not complete the sign-in (an invalid answer). Please start again.",
+        provider=name,
     )
 
 
@@ -220,20 +265,26 @@ def _read_flow(request: Request, provider: OIDCProvider) -> tuple[Flow, dict[str
     raw = request.cookies.get(flow_cookie(settings))
     if not raw:
         raise FlowFailed(
-            f"This answer from {provider.display_name} does not belong to a sign-in started "
-            "in this browser, or that sign-in was finished already. Nothing was changed; "
-            "please start again."
+            _(
+                "This answer from %(provider)s does not belong to a sign-in started in this "
+                "browser, or that sign-in was finished already. Nothing was changed; please start "
+                "again.",
+                provider=provider.display_name,
+            )
         )
     try:
         payload = _serializer(settings, "flow").loads(raw, max_age=FLOW_SECONDS)
     except SignatureExpired:
-        raise FlowFailed("The sign-in took too long and expired. Please start again.") from None
+        raise FlowFailed(_("The sign-in took too long and expired. Please start again.")) from None
     except BadSignature:
-        raise FlowFailed("The sign-in could not be checked. Please start again.") from None
+        raise FlowFailed(_("The sign-in could not be checked. Please start again.")) from None
     if not isinstance(payload, dict) or payload.get("provider") != provider.name:
         raise FlowFailed(
-            f"This answer from {provider.display_name} does not belong to the sign-in this "
-            "browser started. Nothing was changed; please start again."
+            _(
+                "This answer from %(provider)s does not belong to the sign-in this browser "
+                "started. Nothing was changed; please start again.",
+                provider=provider.display_name,
+            )
         )
     link = payload.get("link")
     flow = Flow(
@@ -261,20 +312,30 @@ async def finish(request: Request, provider: OIDCProvider) -> tuple[Flow, Provid
         claims = token.get("userinfo")
         if not claims or not claims.get("sub"):
             raise FlowFailed(
-                f"{provider.display_name} sent no identity token, so nobody was signed in."
+                _(
+                    "%(provider)s sent no identity token, so nobody was signed in.",
+                    provider=provider.display_name,
+                )
             )
         info = await client.userinfo(token=token)
-    except REFUSED as exc:
+    except _refused() as exc:
         raise FlowFailed(_refusal(provider, exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise FlowFailed(_refusal(provider, exc)) from exc
     subject, issuer = str(claims["sub"]), str(claims["iss"])
     # OpenID Connect Core 5.3.2: userinfo about someone else must not be used.
     if str(info.get("sub", "")) != subject:
-        raise FlowFailed(f"{provider.display_name} described someone else. Nothing was changed.")
+        raise FlowFailed(
+            _(
+                "%(provider)s described someone else. Nothing was changed.",
+                provider=provider.display_name,
+            )
+        )
     # The core spec caps a subject at 255 ASCII characters; so do the identity's columns.
     if len(subject) > 255 or len(issuer) > 255:
-        raise FlowFailed(f"{provider.display_name} sent an identifier too long to keep.")
+        raise FlowFailed(
+            _("%(provider)s sent an identifier too long to keep.", provider=provider.display_name)
+        )
     return flow, ProviderAccount(
         provider=provider.name,
         issuer=issuer,

@@ -22,6 +22,7 @@ from app.accounts.models import User
 from app.config import OIDCProvider, Settings
 from app.db import utcnow
 from app.errors import Conflict, RateLimited, ValidationFailed
+from app.i18n import gettext as _
 from app.web.auth import current_auth, set_session_cookie
 from app.web.deps import ClientIP, OptionalUser, SessionDep, SettingsDep
 from app.web.responses import safe_next, see_other
@@ -106,7 +107,10 @@ def _complete(
         return see_other(
             request,
             "/profile",
-            message=f"{provider.display_name} is linked: you can sign in with it now.",
+            message=_(
+                "%(provider)s is linked: you can sign in with it now.",
+                provider=provider.display_name,
+            ),
         )
     existing = identities.sign_in(db, account=account, now=now)
     if existing is not None:
@@ -241,9 +245,16 @@ def signup(
         response = _failure(request, settings, None, exc.message)
         oidc.forget(response, settings, oidc.signup_cookie(settings))
         return response
-    message = f"Welcome, {user.display_name}! Your account is ready."
-    if not user.email_verified:
-        message += f" We sent a link to {user.email} to confirm your address."
+    message = (
+        _("Welcome, %(user)s! Your account is ready.", user=user.display_name)
+        if user.email_verified
+        else _(
+            "Welcome, %(user)s! Your account is ready. We sent a link to %(email)s to confirm "
+            "your address.",
+            user=user.display_name,
+            email=user.email,
+        )
+    )
     response = _signed_in(request, db, settings, user, "/", message)
     oidc.forget(response, settings, oidc.signup_cookie(settings))
     return response
@@ -251,6 +262,6 @@ def signup(
 
 @router.post("/signup/cancel", name="oidc_signup_cancel")
 def cancel_signup(request: Request, settings: SettingsDep) -> Response:
-    response = see_other(request, "/login", message="Nothing was created.", level="info")
+    response = see_other(request, "/login", message=_("Nothing was created."), level="info")
     oidc.forget(response, settings, oidc.signup_cookie(settings))
     return response

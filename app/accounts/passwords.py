@@ -8,6 +8,8 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.i18n import gettext as _
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 
@@ -53,14 +55,14 @@ def _common_passwords() -> frozenset[str]:
 def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
     """Why `password` is refused, in a sentence, or None when it is acceptable (NIST SP 800-63B)."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(min)s characters.", min=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(max)s characters.", max=MAX_LENGTH)
     lowered = password.lower()
     if lowered in _common_passwords():
-        return "This password is on a list of commonly used passwords; choose another."
+        return _("This password is on a list of commonly used passwords; choose another.")
     if username and lowered == username.lower():
-        return "Your password cannot be your username."
+        return _("Your password cannot be your username.")
     if email and lowered == email.lower():
-        return "Your password cannot be your email address."
+        return _("Your password cannot be your email address.")
     return None

@@ -14,6 +14,7 @@ from app.accounts.email_links import InvalidLink
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from app.i18n import gettext as _
 from app.privacy import deletion
 from app.privacy import export as member_export
 from app.web.auth import clear_session_cookie, current_auth, set_session_cookie
@@ -94,8 +95,12 @@ def register(
     response = see_other(
         request,
         "/",
-        message=f"Welcome, {user.display_name}! Your account is ready. We sent a link to "
-        f"{user.email} to confirm your address.",
+        message=_(
+            "Welcome, %(user)s! Your account is ready. We sent a link to %(email)s to confirm "
+            "your address.",
+            user=user.display_name,
+            email=user.email,
+        ),
     )
     set_session_cookie(response, token, settings)
     return response
@@ -149,7 +154,9 @@ def login(
     token = service.start_session(
         db, user=user, now=now, settings=settings, user_agent=request.headers.get("user-agent", "")
     )
-    response = see_other(request, safe_next(next), message=f"Signed in as {user.display_name}.")
+    response = see_other(
+        request, safe_next(next), message=_("Signed in as %(user)s.", user=user.display_name)
+    )
     set_session_cookie(response, token, settings)
     return response
 
@@ -159,7 +166,7 @@ def logout(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     token = current_auth(request).session_token
     if token:
         service.end_session(db, token=token)
-    response = see_other(request, "/", message="You are signed out.", level="info")
+    response = see_other(request, "/", message=_("You are signed out."), level="info")
     clear_session_cookie(response, settings)
     return response
 
@@ -178,7 +185,7 @@ def choose_language(
     chosen = i18n.supported(language)
     if chosen is None:
         return see_other(
-            request, back, message="Choose one of the languages offered.", level="error"
+            request, back, message=_("Choose one of the languages offered."), level="error"
         )
     if user is not None:
         service.set_language(db, actor=user, language=chosen)
@@ -249,7 +256,7 @@ def update_profile(
             errors=exc.fields,
             values={"display_name": display_name},
         )
-    return see_other(request, "/profile", message="Your profile was saved.")
+    return see_other(request, "/profile", message=_("Your profile was saved."))
 
 
 @router.post("/profile/password", name="change_password")
@@ -273,7 +280,7 @@ def change_password(
         db, user=user, now=now, settings=settings, user_agent=request.headers.get("user-agent", "")
     )
     response = see_other(
-        request, "/profile", message="Password changed. You were signed out everywhere else."
+        request, "/profile", message=_("Password changed. You were signed out everywhere else.")
     )
     set_session_cookie(response, token, settings)
     return response
@@ -303,7 +310,10 @@ def create_token(
 def revoke_token(request: Request, db: SessionDep, user: CurrentUser, token_id: int) -> Response:
     token = service.revoke_token(db, actor=user, token_id=token_id, now=utcnow())
     return see_other(
-        request, "/profile", message=f"Token “{token.name}” was revoked.", level="info"
+        request,
+        "/profile",
+        message=_("Token “%(token)s” was revoked.", token=token.name),
+        level="info",
     )
 
 
@@ -342,8 +352,11 @@ def delete_account(
     response = see_other(
         request,
         "/",
-        message="Your account was deleted. What you wrote in public discussions stays, "
-        f"signed “{deletion.DELETED_NAME}”.",
+        message=_(
+            "Your account was deleted. What you wrote in public discussions stays, signed "
+            "“%(name)s”.",
+            name=deletion.DELETED_NAME,
+        ),
         level="info",
     )
     clear_session_cookie(response, settings)
@@ -354,7 +367,7 @@ def delete_account(
 def user_page(request: Request, db: SessionDep, username: str) -> Response:
     person = service.get_user(db, username)
     if person.is_deleted:
-        raise NotFound("This account was deleted.")
+        raise NotFound(_("This account was deleted."))
     memberships = communities_service.memberships_of_user(db, person)
     return render(request, "accounts/user.html", {"person": person, "memberships": memberships})
 
@@ -368,7 +381,7 @@ def unlink_identity(
         identities.unlink(db, actor=user, identity_id=identity_id, configured=configured)
 
     return after_action(
-        request, "/profile", run, "The provider account was unlinked.", refusals=(Conflict,)
+        request, "/profile", run, _("The provider account was unlinked."), refusals=(Conflict,)
     )
 
 
@@ -380,7 +393,7 @@ def resend_verification(
         request,
         "/profile",
         lambda: email_links.resend_verification(db, actor=user, now=utcnow(), settings=settings),
-        f"We sent a new link to {user.email}.",
+        _("We sent a new link to %(email)s.", email=user.email),
         refusals=(Conflict, RateLimited),
     )
 
@@ -421,7 +434,9 @@ def change_email(
     return see_other(
         request,
         "/profile",
-        message=f"We sent a link to {address}. Your address changes when you open it.",
+        message=_(
+            "We sent a link to %(address)s. Your address changes when you open it.", address=address
+        ),
         level="info",
     )
 
@@ -434,7 +449,7 @@ def send_password_link(
         request,
         "/profile",
         lambda: email_links.send_password_link(db, actor=user, now=utcnow(), settings=settings),
-        f"We sent a link to {user.email} to set your password.",
+        _("We sent a link to %(email)s to set your password.", email=user.email),
         refusals=(Conflict, RateLimited),
     )
 
@@ -465,8 +480,11 @@ def forgot_password(
     return see_other(
         request,
         "/password/forgot",
-        message="If an account uses that address, a link to choose a new password is on its "
-        f"way. It works for {settings.password_reset_minutes} minutes.",
+        message=_(
+            "If an account uses that address, a link to choose a new password is on its way. It "
+            "works for %(password_reset_minutes)s minutes.",
+            password_reset_minutes=settings.password_reset_minutes,
+        ),
         level="info",
     )
 
@@ -525,8 +543,10 @@ def reset_password(
     response = see_other(
         request,
         "/",
-        message=f"Your new password is set, {user.display_name}. "
-        "You were signed out everywhere else.",
+        message=_(
+            "Your new password is set, %(user)s. You were signed out everywhere else.",
+            user=user.display_name,
+        ),
     )
     set_session_cookie(response, session_token, settings)
     return response
@@ -554,5 +574,7 @@ def verify_email(
         return _invalid_link(request, exc, reset=False)
     target = "/profile" if user is not None and user.id == verified.id else "/"
     return see_other(
-        request, target, message=f"Thank you: {verified.email} is confirmed as your address."
+        request,
+        target,
+        message=_("Thank you: %(email)s is confirmed as your address.", email=verified.email),
     )

@@ -17,6 +17,8 @@ from app.accounts import email_links, passwords
 from app.accounts.models import AccessToken, TokenScope, User, UserSession
 from app.config import Settings
 from app.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
 #: Names of deleted accounts start so (see `app.privacy.deletion`); nobody may take one.
@@ -26,8 +28,8 @@ CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "nf_"  # noqa: S105 - a marker that helps secret scanners, not a secret
 
-NAME_TAKEN = "You have a token with this name already."
-GENERIC_LOGIN_ERROR = "That username or email and password do not match an account."
+NAME_TAKEN = N_("You have a token with this name already.")
+GENERIC_LOGIN_ERROR = N_("That username or email and password do not match an account.")
 
 
 def _digest(token: str) -> str:
@@ -47,7 +49,7 @@ def get_user(db: Session, username: str) -> User:
         else None
     )
     if user is None:
-        raise NotFound(f"There is no user called {username!r}.")
+        raise NotFound(_("There is no user called '%(username)s'.", username=username))
     return user
 
 
@@ -58,9 +60,9 @@ def _display_name_problem(
     if not display_name:
         return empty
     if len(display_name) > 64:
-        return "Use at most 64 characters."
+        return _("Use at most 64 characters.")
     if CONTROL_CHARACTERS_RE.search(display_name):
-        return "Line breaks, tabs and other control characters are not allowed."
+        return _("Line breaks, tabs and other control characters are not allowed.")
     return None
 
 
@@ -68,12 +70,14 @@ def validate_profile(username: str, display_name: str, email: str) -> tuple[dict
     """Problems of a new account's fields, by field, and the normalised email address."""
     problems: dict[str, str] = {}
     if not USERNAME_RE.match(username):
-        problems["username"] = (
+        problems["username"] = _(
             "Use 3 to 32 characters: lower-case letters, digits, '-' and '_', "
             "starting with a letter or digit."
         )
     elif username.startswith(DELETED_PREFIX):
-        problems["username"] = f"Names starting with “{DELETED_PREFIX}” are reserved."
+        problems["username"] = _(
+            "Names starting with “%(deleted_prefix)s” are reserved.", deleted_prefix=DELETED_PREFIX
+        )
     problem = _display_name_problem(display_name)
     if problem:
         problems["display_name"] = problem
@@ -85,7 +89,7 @@ def validate_profile(username: str, display_name: str, email: str) -> tuple[dict
     return problems, normalized_email.lower()
 
 
-USERNAME_TAKEN = "That username is taken."
+USERNAME_TAKEN = N_("That username is taken.")
 
 
 def _taken(
@@ -96,7 +100,7 @@ def _taken(
     problems = problems or {}
     taken = {}
     if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
-        taken["username"] = USERNAME_TAKEN
+        taken["username"] = _(USERNAME_TAKEN)
     if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
         taken["email"] = "An account with this email address exists already."
     return taken
@@ -122,7 +126,7 @@ def register(
         limit=settings.registrations_per_ip,
         window=window,
         now=now,
-        what="new accounts from your network",
+        what=N_("new accounts from your network"),
     )
     username = normalize_username(username)
     problems, email = validate_profile(username, display_name, email)
@@ -131,7 +135,7 @@ def register(
         problems["password"] = problem
     problems.update(_taken(db, username, email, problems))
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     user = User(
         username=username,
         display_name=display_name.strip(),
@@ -145,8 +149,8 @@ def register(
             db.add(user)
             db.flush()
     except IntegrityError:
-        taken = _taken(db, username, email) or {"username": USERNAME_TAKEN}
-        raise ValidationFailed("Please correct the marked fields.", fields=taken) from None
+        taken = _taken(db, username, email) or {"username": _(USERNAME_TAKEN)}
+        raise ValidationFailed(_("Please correct the marked fields."), fields=taken) from None
     ratelimit.hit(db, bucket="register-ip", key=client_ip, now=now)
     db.flush()
     email_links.send_verification(db, user=user, now=now, settings=settings)
@@ -174,9 +178,9 @@ def create_user(
     if problem:
         problems["password"] = problem
     if problems:
-        raise ValidationFailed("Invalid user.", fields=problems)
+        raise ValidationFailed(_("Invalid user."), fields=problems)
     if db.scalar(select(User.id).where((User.username == username) | (User.email == email))):
-        raise Conflict("A user with this username or email exists already.")
+        raise Conflict(_("A user with this username or email exists already."))
     user = User(
         username=username,
         display_name=display_name,
@@ -209,7 +213,7 @@ def authenticate(
         limit=settings.login_attempts_per_ip,
         window=window,
         now=now,
-        what="sign-in attempts from your network",
+        what=N_("sign-in attempts from your network"),
     )
     ratelimit.check(
         db,
@@ -218,7 +222,7 @@ def authenticate(
         limit=settings.login_failures_per_account,
         window=window,
         now=now,
-        what="failed sign-in attempts for this account",
+        what=N_("failed sign-in attempts for this account"),
     )
     if user is not None and user.is_deleted:
         user = None
@@ -228,7 +232,7 @@ def authenticate(
             passwords.verify_password(None, password)
         ratelimit.hit(db, bucket="login-ip", key=client_ip, now=now)
         ratelimit.hit(db, bucket="login-account", key=account_key, now=now)
-        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+        raise NotAuthenticated(_(GENERIC_LOGIN_ERROR))
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     ratelimit.clear(db, bucket="login-account", key=account_key)
@@ -306,14 +310,14 @@ def change_password(
     """Replace the password and end every session of the account, this one included."""
     problems: dict[str, str] = {}
     if not passwords.verify_password(actor.password_hash, current_password):
-        problems["current_password"] = "This is not your current password."  # noqa: S105
+        problems["current_password"] = _("This is not your current password.")
     problem = passwords.password_problem(new_password, username=actor.username, email=actor.email)
     if problem:
         problems["new_password"] = problem
     elif new_password == current_password:
-        problems["new_password"] = "Choose a password different from the current one."  # noqa: S105
+        problems["new_password"] = _("Choose a password different from the current one.")
     if problems:
-        raise ValidationFailed("Your password was not changed.", fields=problems)
+        raise ValidationFailed(_("Your password was not changed."), fields=problems)
     actor.password_hash = passwords.hash_password(new_password)
     actor.password_changed_at = now
     end_all_sessions(db, user=actor)
@@ -324,7 +328,7 @@ def update_profile(db: Session, *, actor: User, display_name: str) -> User:
     problem = _display_name_problem(display_name, empty="Enter a name.")
     if problem:
         raise ValidationFailed(
-            "Please correct the marked fields.", fields={"display_name": problem}
+            _("Please correct the marked fields."), fields={"display_name": problem}
         )
     actor.display_name = display_name.strip()
     db.flush()
@@ -335,7 +339,7 @@ def set_language(db: Session, *, actor: User, language: str | None) -> User:
     """Save the language `actor` reads the site in; None goes back to the browser's."""
     if language is not None and i18n.supported(language) != language:
         raise ValidationFailed(
-            "Choose one of the languages offered.",
+            _("Choose one of the languages offered."),
             fields={"language": "one of: " + ", ".join(i18n.LANGUAGES)},
         )
     actor.locale = language
@@ -360,19 +364,19 @@ def create_token(
     name = name.strip()
     problems: dict[str, str] = {}
     if not name:
-        problems["name"] = "Give the token a name, e.g. the tool that will use it."
+        problems["name"] = _("Give the token a name, e.g. the tool that will use it.")
     elif len(name) > 64:
-        problems["name"] = "Use at most 64 characters."
+        problems["name"] = _("Use at most 64 characters.")
     elif CONTROL_CHARACTERS_RE.search(name):
-        problems["name"] = "Line breaks, tabs and other control characters are not allowed."
+        problems["name"] = _("Line breaks, tabs and other control characters are not allowed.")
     elif db.scalar(
         select(AccessToken.id).where(AccessToken.user_id == actor.id, AccessToken.name == name)
     ):
-        problems["name"] = NAME_TAKEN
+        problems["name"] = _(NAME_TAKEN)
     if scope not in TokenScope.__members__:
-        problems["scope"] = "Choose read or write."
+        problems["scope"] = _("Choose read or write.")
     if problems:
-        raise ValidationFailed("The token was not created.", fields=problems)
+        raise ValidationFailed(_("The token was not created."), fields=problems)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = AccessToken(
         user_id=actor.id,
@@ -388,7 +392,9 @@ def create_token(
             db.add(token)
             db.flush()
     except IntegrityError:
-        raise ValidationFailed("The token was not created.", fields={"name": NAME_TAKEN}) from None
+        raise ValidationFailed(
+            _("The token was not created."), fields={"name": _(NAME_TAKEN)}
+        ) from None
     return token, plain
 
 
@@ -396,7 +402,7 @@ def revoke_token(db: Session, *, actor: User, token_id: int, now: datetime) -> A
     token = db.get(AccessToken, token_id)
     # Someone else's token looks exactly like a missing one.
     if token is None or token.user_id != actor.id:
-        raise NotFound("There is no such token.")
+        raise NotFound(_("There is no such token."))
     if token.revoked_at is None:
         token.revoked_at = now
         db.flush()

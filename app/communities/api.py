@@ -58,6 +58,7 @@ def community_out(
         min_deliberation_hours=community.min_deliberation_hours,
         flag_hide_threshold=community.flag_hide_threshold,
         ratification_requires_rights_holder=community.ratification_requires_rights_holder,
+        language=community.language,
         categories=[category_out(c) for c in categories],
         url=url_for(request, "community", slug=community.slug),
     )
@@ -153,6 +154,7 @@ def update_community(
         min_deliberation_hours=body.min_deliberation_hours,
         flag_hide_threshold=body.flag_hide_threshold,
         ratification_requires_rights_holder=body.ratification_requires_rights_holder,
+        language=body.language,
     )
     if body.poll_policy is not None:
         _set_poll_policy(db, user, community, body.poll_policy)

@@ -19,6 +19,7 @@ from app import paging
 from app.accounts.models import User
 from app.communities.models import Community, LogAction, ModerationLogEntry
 from app.errors import ValidationFailed
+from app.i18n import gettext as _
 
 PAGE_MAX = 100
 #: Ids compared in SQL must fit a 64-bit integer.
@@ -73,7 +74,7 @@ def parse_action(raw: str) -> LogAction | None:
         return None
     if raw not in LogAction.__members__:
         raise ValidationFailed(
-            "The filter is not valid.",
+            _("The filter is not valid."),
             fields={"action": "Choose one of: " + ", ".join(a.value for a in LogAction) + "."},
         )
     return LogAction(raw)
@@ -100,8 +101,8 @@ def page(
         value = after[0]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= _ID_LIMIT:
             raise ValidationFailed(
-                "The cursor is not valid.",
-                fields={"cursor": "Use the next_cursor of a previous page."},
+                _("The cursor is not valid."),
+                fields={"cursor": _("Use the next_cursor of a previous page.")},
             )
         query = query.where(ModerationLogEntry.id < value)
     entries = list(db.scalars(query.order_by(ModerationLogEntry.id.desc()).limit(limit + 1)))

@@ -9,17 +9,19 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import ratelimit
+from app import i18n, ratelimit
 from app.accounts.models import User
 from app.communities.models import Community, Membership, MemberWarning, Role, Suspension
 from app.config import Settings
 from app.db import utcnow
 from app.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from app.i18n import gettext as _
+from app.i18n import ngettext
 
 
 def require_user(actor: User | None) -> User:
     if actor is None:
-        raise NotAuthenticated("Please sign in first.")
+        raise NotAuthenticated(_("Please sign in first."))
     return actor
 
 
@@ -32,14 +34,14 @@ def is_moderator(actor: User | None, membership: Membership | None) -> bool:
 def ensure_can_create_community(actor: User | None) -> User:
     user = require_user(actor)
     if not user.is_admin:
-        raise PermissionDenied("Only site administrators create communities.")
+        raise PermissionDenied(_("Only site administrators create communities."))
     return user
 
 
 def ensure_can_moderate(actor: User | None, membership: Membership | None) -> User:
     user = require_user(actor)
     if not is_moderator(user, membership):
-        raise PermissionDenied("Only this community's moderators may do that.")
+        raise PermissionDenied(_("Only this community's moderators may do that."))
     return user
 
 
@@ -61,10 +63,11 @@ class WarningUnread(PermissionDenied):
 def suspension_message(ends_at: datetime) -> str:
     """What a suspended member is told wherever they try to write."""
     when = ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f"You are suspended in this community until {when}. You can read, but not post, "
-        "vote or flag here until then; you may appeal the suspension once from your "
-        "moderation record."
+    return _(
+        "You are suspended in this community until %(when)s. You can read, but not post, vote "
+        "or flag here until then; you may appeal the suspension once from your moderation "
+        "record.",
+        when=when,
     )
 
 
@@ -111,8 +114,10 @@ def ensure_can_participate(
     )
     if unread is not None:
         raise WarningUnread(
-            "A moderator of this community has sent you a warning. Read it and acknowledge "
-            "it (it is shown at the top of every page) before you post here again."
+            _(
+                "A moderator of this community has sent you a warning. Read it and acknowledge "
+                "it (it is shown at the top of every page) before you post here again."
+            )
         )
 
 
@@ -142,7 +147,7 @@ def has_link(text: str) -> bool:
 
 
 def _first_day(hours: int) -> str:
-    return f"during their first {hours} hour{'s' if hours != 1 else ''}"
+    return ngettext("during their first %(num)d hour", "during their first %(num)d hours", hours)
 
 
 def ensure_no_new_account_links(db: Session, *, user: User, now: datetime, text: str) -> None:
@@ -153,12 +158,13 @@ def ensure_no_new_account_links(db: Session, *, user: User, now: datetime, text:
     if until is None or now >= until or settings is None or settings.new_account_links:
         return
     if has_link(text):
-        when = until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        problem = (
-            f"New accounts cannot post links {_first_day(settings.new_account_hours)}. "
-            f"Remove the link, or post it after {when}."
+        problem = _(
+            "New accounts cannot post links %(first_day)s. Remove the link, or post it after "
+            "%(when)s.",
+            first_day=_first_day(settings.new_account_hours),
+            when=i18n.date_time(until),
         )
-        raise ValidationFailed("Please correct the marked fields.", fields={"body": problem})
+        raise ValidationFailed(_("Please correct the marked fields."), fields={"body": problem})
 
 
 def ensure_new_account_may_post(
@@ -193,7 +199,18 @@ def ensure_new_account_may_post(
         limit=limit,
         window=timedelta(hours=1),
         now=now,
-        what=f"{what}s from a new account (at most {limit} an hour {first})",
+        # Already in the reader's language (ratelimit's own gettext leaves it as it is).
+        what=_(
+            "comments from a new account (at most %(limit)s an hour %(first)s)",
+            limit=limit,
+            first=first,
+        )
+        if what == "comment"
+        else _(
+            "proposals from a new account (at most %(limit)s an hour %(first)s)",
+            limit=limit,
+            first=first,
+        ),
     )
     if what == "proposal":
         ratelimit.hit(db, bucket="proposal", key=str(user.id), now=now)

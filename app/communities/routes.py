@@ -13,7 +13,7 @@ from app.communities.models import Community, Role
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.guidelines import service as guidelines_service
-from app.i18n import N_, gettext
+from app.i18n import N_, content_language_choices, gettext
 from app.moderation import appeals as appeals_service
 from app.moderation import service as moderation_service
 from app.proposals import service as proposals_service
@@ -61,7 +61,9 @@ def create_community(
             status_code=422,
         )
     return see_other(
-        request, f"/c/{community.slug}", message=f"{community.name} is open. You moderate it."
+        request,
+        f"/c/{community.slug}",
+        message=gettext("%(community)s is open. You moderate it.", community=community.name),
     )
 
 
@@ -123,7 +125,11 @@ def join(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Resp
     except Conflict as exc:
         return see_other(request, f"/c/{slug}", message=exc.message, level="info")
     return _membership_changed(
-        request, db, community, user, f"You joined {community.name} as a fan."
+        request,
+        db,
+        community,
+        user,
+        gettext("You joined %(community)s as a fan.", community=community.name),
     )
 
 
@@ -134,7 +140,9 @@ def leave(request: Request, db: SessionDep, user: CurrentUser, slug: str) -> Res
         service.leave(db, actor=user, community=community, now=utcnow())
     except Conflict as exc:
         return see_other(request, f"/c/{slug}", message=exc.message, level="error")
-    return _membership_changed(request, db, community, user, f"You left {community.name}.")
+    return _membership_changed(
+        request, db, community, user, gettext("You left %(community)s.", community=community.name)
+    )
 
 
 @router.get("/c/{slug}/members", name="community_members")
@@ -186,7 +194,11 @@ def change_role(
     return see_other(
         request,
         f"/c/{slug}/members",
-        message=f"{membership.user.display_name} is now a {membership.role.label.lower()}.",
+        message=gettext(
+            "%(user)s is now a %(role)s.",
+            user=membership.user.display_name,
+            role=gettext(membership.role.label).lower(),
+        ),
     )
 
 
@@ -209,6 +221,7 @@ def _settings_page(
         "ratification": RATIFICATION_RULES[1][0]
         if community.ratification_requires_rights_holder
         else RATIFICATION_RULES[0][0],
+        "language": community.language,
     }
     return render(
         request,
@@ -222,6 +235,7 @@ def _settings_page(
             "form": form,
             "message": message,
             "ratification_rules": ratification_choices,
+            "content_languages": content_language_choices,
         },
         status_code=status_code,
     )
@@ -268,6 +282,7 @@ def edit(
     min_deliberation_hours: FormStr = "",
     flag_hide_threshold: FormStr = "",
     ratification: FormStr = "",
+    language: FormStr = "",
 ) -> Response:
     community = service.get_community(db, slug)
     typed = {
@@ -276,6 +291,7 @@ def edit(
         "min_deliberation_hours": min_deliberation_hours,
         "flag_hide_threshold": flag_hide_threshold,
         "ratification": ratification,
+        "language": language,
     }
     # A number that is not one is refused by the service, with the allowed range.
     hours = _whole_number(min_deliberation_hours)
@@ -294,6 +310,8 @@ def edit(
                 "moderator": False,
                 "moderator_and_rights_holder": True,
             }.get(ratification),
+            # Left out (an older form): unchanged.
+            language=language or None,
         )
     except ValidationFailed as exc:
         return _settings_page(
@@ -306,7 +324,7 @@ def edit(
             message=exc.message,
             status_code=422,
         )
-    return see_other(request, f"/c/{slug}", message="The community settings were saved.")
+    return see_other(request, f"/c/{slug}", message=gettext("The community settings were saved."))
 
 
 @router.post("/c/{slug}/categories", name="add_category")
@@ -336,7 +354,9 @@ def add_category(
             status_code=422,
         )
     return see_other(
-        request, f"/c/{slug}/edit#categories", message=f"Category “{category.name}” added."
+        request,
+        f"/c/{slug}/edit#categories",
+        message=gettext("Category “%(category)s” added.", category=category.name),
     )
 
 
@@ -372,5 +392,7 @@ def update_category(
             level="error",
         )
     return see_other(
-        request, f"/c/{slug}/edit#categories", message=f"Category “{category.name}” saved."
+        request,
+        f"/c/{slug}/edit#categories",
+        message=gettext("Category “%(category)s” saved.", category=category.name),
     )

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from app.communities.models import Role
 from app.communities.service import MAX_DESCRIPTION, MAX_REASON
+from app.i18n import CONTENT_LANGUAGES
 from app.polls.schemas import PolicyIn, PolicyOut
-from app.web.api import NO_NUL, NUMBER_ONLY, trimmed
+from app.web.api import CONTENT_LANGUAGE, NO_NUL, NUMBER_ONLY, trimmed
 
 # The service's rules, as it counts them: names and category descriptions once trimmed, a
 # community's description as sent; never a NUL.
@@ -72,6 +73,9 @@ class CommunityOut(BaseModel):
         description="A passed proposal needs a rights holder's co-signature, besides a "
         "moderator's, to become a guideline."
     )
+    language: str = Field(
+        description="The language its guidelines are written in and authoritative in (BCP 47)."
+    )
     categories: list[CategoryOut]
     url: str
 
@@ -110,6 +114,13 @@ class CommunityUpdate(BaseModel):
     min_deliberation_hours: Annotated[int, Field(ge=0, le=24 * 90), NUMBER_ONLY] | None = None
     flag_hide_threshold: Annotated[int, Field(ge=0, le=100), NUMBER_ONLY] | None = None
     ratification_requires_rights_holder: bool | None = Field(default=None, strict=True)
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=CONTENT_LANGUAGE,
+        description="The language of the guidelines: " + ", ".join(CONTENT_LANGUAGES) + ". "
+        "Clauses published already keep theirs.",
+    )
     poll_policy: PolicyIn | None = Field(
         default=None, description="Poll policy settings to change; those left out keep theirs."
     )

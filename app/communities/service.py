@@ -10,11 +10,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import moderation_log, permissions
 from app.communities.models import Category, Community, LogAction, Membership, Role, RoleChange
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.text import NUL_PROBLEM
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -23,7 +26,7 @@ MAX_REASON = 500
 MAX_DELIBERATION = 24 * 90
 MAX_FLAG_THRESHOLD = 100
 CATEGORY_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
-SLUG_TAKEN = "Another community uses this address."
+SLUG_TAKEN = N_("Another community uses this address.")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def get_community(db: Session, slug: str) -> Community:
         db.scalar(select(Community).where(Community.slug == slug)) if SLUG_RE.match(slug) else None
     )
     if community is None:
-        raise NotFound("There is no such community.")
+        raise NotFound(_("There is no such community."))
     return community
 
 
@@ -80,15 +83,15 @@ def member_count(db: Session, community: Community) -> int:
 
 def _nul_problems(**fields: str) -> dict[str, str]:
     """PostgreSQL cannot store NUL in text: refused on both databases alike, as a field error."""
-    return {name: NUL_PROBLEM for name, value in fields.items() if "\x00" in value}
+    return {name: _(NUL_PROBLEM) for name, value in fields.items() if "\x00" in value}
 
 
 def _validate_fields(name: str, description: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not 3 <= len(name.strip()) <= 80:
-        problems["name"] = "Use 3 to 80 characters."
+        problems["name"] = _("Use 3 to 80 characters.")
     if len(description) > MAX_DESCRIPTION:
-        problems["description"] = f"Use at most {MAX_DESCRIPTION} characters."
+        problems["description"] = _("Use at most %(max)s characters.", max=MAX_DESCRIPTION)
     return {**problems, **_nul_problems(name=name, description=description)}
 
 
@@ -104,14 +107,14 @@ def create_community(
     slug = slug.strip().lower()
     problems = _validate_fields(name, description)
     if not SLUG_RE.match(slug):
-        problems["slug"] = (
+        problems["slug"] = _(
             "Use 2 to 40 characters: lower-case letters, digits and '-', "
             "starting with a letter or digit."
         )
     elif _slug_taken(db, slug):
-        problems["slug"] = SLUG_TAKEN
+        problems["slug"] = _(SLUG_TAKEN)
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     community = Community(
         slug=slug,
         name=name.strip(),
@@ -126,7 +129,7 @@ def create_community(
             db.flush()
     except IntegrityError:
         raise ValidationFailed(
-            "Please correct the marked fields.", fields={"slug": SLUG_TAKEN}
+            _("Please correct the marked fields."), fields={"slug": _(SLUG_TAKEN)}
         ) from None
     _add_member(
         db,
@@ -150,22 +153,28 @@ def update_community(
     min_deliberation_hours: int | None = None,
     flag_hide_threshold: int | None = None,
     ratification_requires_rights_holder: bool | None = None,
+    language: str | None = None,
 ) -> Community:
     permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
     new_name = community.name if name is None else name
     new_description = community.description if description is None else description
     problems = _validate_fields(new_name, new_description)
     if min_deliberation_hours is not None and not 0 <= min_deliberation_hours <= MAX_DELIBERATION:
-        problems["min_deliberation_hours"] = (
-            f"Use a number of hours from 0 to {MAX_DELIBERATION} (90 days)."
+        problems["min_deliberation_hours"] = _(
+            "Use a number of hours from 0 to %(max)s (90 days).", max=MAX_DELIBERATION
         )
     if flag_hide_threshold is not None and not 0 <= flag_hide_threshold <= MAX_FLAG_THRESHOLD:
-        problems["flag_hide_threshold"] = (
-            f"Use a number of flags from 1 to {MAX_FLAG_THRESHOLD}, or 0 to never hide "
-            "automatically."
+        problems["flag_hide_threshold"] = _(
+            "Use a number of flags from 1 to %(max)s, or 0 to never hide automatically.",
+            max=MAX_FLAG_THRESHOLD,
+        )
+    guidelines_language = i18n.content_language(language) if language is not None else None
+    if language is not None and guidelines_language is None:
+        problems["language"] = _(
+            "Choose one of: %(choices)s.", choices=", ".join(i18n.CONTENT_LANGUAGES)
         )
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     community.name = new_name.strip()
     community.description = new_description.strip()
     if min_deliberation_hours is not None:
@@ -174,6 +183,9 @@ def update_community(
         community.flag_hide_threshold = flag_hide_threshold
     if ratification_requires_rights_holder is not None:
         community.ratification_requires_rights_holder = ratification_requires_rights_holder
+    if guidelines_language is not None:
+        # New clause versions are written in it; those published keep the language they had.
+        community.language = guidelines_language
     db.flush()
     return community
 
@@ -212,9 +224,9 @@ def _category_slug(db: Session, community: Community, name: str) -> str:
 def _category_problems(name: str, description: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not 2 <= len(name.strip()) <= 80:
-        problems["name"] = "Use 2 to 80 characters."
+        problems["name"] = _("Use 2 to 80 characters.")
     if len(description.strip()) > 300:
-        problems["description"] = "Use at most 300 characters."
+        problems["description"] = _("Use at most 300 characters.")
     return {**problems, **_nul_problems(name=name, description=description)}
 
 
@@ -230,9 +242,9 @@ def add_category(
     if not problems and any(
         c.name.lower() == name.strip().lower() for c in categories(db, community, archived=True)
     ):
-        problems["name"] = "There is a category with this name already."
+        problems["name"] = _("There is a category with this name already.")
     if problems:
-        raise ValidationFailed("The category was not added.", fields=problems)
+        raise ValidationFailed(_("The category was not added."), fields=problems)
     position = db.scalar(
         select(func.coalesce(func.max(Category.position), 0)).where(
             Category.community_id == community.id
@@ -260,7 +272,7 @@ def get_category(db: Session, community: Community, slug: str) -> Category:
         else None
     )
     if category is None:
-        raise NotFound("There is no such category.")
+        raise NotFound(_("There is no such category."))
     return category
 
 
@@ -285,9 +297,9 @@ def update_category(
         for c in categories(db, community, archived=True)
     ):
         # As add_category: names tell categories apart in lists, filters and the timeline.
-        problems["name"] = "There is a category with this name already."
+        problems["name"] = _("There is a category with this name already.")
     if problems:
-        raise ValidationFailed("The category was not changed.", fields=problems)
+        raise ValidationFailed(_("The category was not changed."), fields=problems)
     category.name = new_name.strip()
     category.description = new_description.strip()
     if archived is not None:
@@ -335,7 +347,7 @@ def _add_member(
             db.add(membership)
             db.flush()
     except IntegrityError:
-        raise Conflict("You are a member of this community already.") from None
+        raise Conflict(_("You are a member of this community already.")) from None
     db.add(
         RoleChange(
             community_id=community.id,
@@ -355,7 +367,7 @@ def join(db: Session, *, actor: User | None, community: Community, now: datetime
     """Join as a fan; a second join is a conflict, not a second membership."""
     user = permissions.require_user(actor)
     if membership_of(db, community, user) is not None:
-        raise Conflict("You are a member of this community already.")
+        raise Conflict(_("You are a member of this community already."))
     # A suspension outlives leaving: joining again does not end it early.
     permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     return _add_member(db, community=community, user=user, role=Role.fan, by=user, now=now)
@@ -398,10 +410,10 @@ def leave(db: Session, *, actor: User | None, community: Community, now: datetim
     user = permissions.require_user(actor)
     membership = _locked_membership(db, community, user)
     if membership is None:
-        raise Conflict("You are not a member of this community.")
+        raise Conflict(_("You are not a member of this community."))
     if membership.role == Role.moderator and _moderator_count(db, community) == 1:
         raise Conflict(
-            "You are this community's only moderator. Make another member a moderator first."
+            _("You are this community's only moderator. Make another member a moderator first.")
         )
     db.add(
         RoleChange(
@@ -457,24 +469,28 @@ def change_role(
     moderator = permissions.ensure_can_moderate(actor, membership_of(db, community, actor))
     problems: dict[str, str] = {}
     if role not in Role.__members__:
-        problems["role"] = "Choose one of: " + ", ".join(r.value for r in Role) + "."
+        problems["role"] = _(
+            "Choose one of: %(choices)s.", choices=", ".join(r.value for r in Role)
+        )
     reason = reason.strip()
     if not reason:
-        problems["reason"] = "Say why, for the public record."
+        problems["reason"] = _("Say why, for the public record.")
     elif len(reason) > MAX_REASON:
-        problems["reason"] = f"Use at most {MAX_REASON} characters."
+        problems["reason"] = _("Use at most %(max)s characters.", max=MAX_REASON)
     problems.update(_nul_problems(reason=reason))
     if problems:
-        raise ValidationFailed("The role was not changed.", fields=problems)
+        raise ValidationFailed(_("The role was not changed."), fields=problems)
     member = accounts_service.get_user(db, username)
     membership = _locked_membership(db, community, member)
     if membership is None:
-        raise NotFound(f"{member.display_name} is not a member of this community.")
+        raise NotFound(
+            _("%(member)s is not a member of this community.", member=member.display_name)
+        )
     new_role = Role(role)
     if membership.role == new_role:
         return membership
     if membership.role == Role.moderator and _moderator_count(db, community) == 1:
-        raise Conflict("A community needs at least one moderator; appoint another one first.")
+        raise Conflict(_("A community needs at least one moderator; appoint another one first."))
     db.add(
         RoleChange(
             community_id=community.id,

@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass, fields
 
+from app import i18n
 from app.discussion.models import AnchorKind, CommentAnchor
 from app.i18n import gettext as _
 from app.works.models import Medium, Work
@@ -101,9 +102,9 @@ def check(anchor: AnchorInput, exhibited: dict[int, Work]) -> CheckedAnchor:
     problems: dict[str, str] = {}
     work = exhibited.get(anchor.work) if anchor.work is not None else None
     if work is None:
-        raise AnchorProblems({"work": "Choose one of the works exhibited on this proposal."})
+        raise AnchorProblems({"work": _("Choose one of the works exhibited on this proposal.")})
     if anchor.kind not in AnchorKind.__members__:
-        raise AnchorProblems({"kind": "Choose what to point at: a time, a quote or a region."})
+        raise AnchorProblems({"kind": _("Choose what to point at: a time, a quote or a region.")})
     kind = AnchorKind(anchor.kind)
     if kind == AnchorKind.time:
         return _check_time(anchor, work, problems)
@@ -121,21 +122,26 @@ class AnchorProblems(Exception):
 def _check_time(anchor: AnchorInput, work: Work, problems: dict[str, str]) -> CheckedAnchor:
     if work.medium not in (Medium.audio, Medium.video) or not work.duration_seconds:
         raise AnchorProblems(
-            {"kind": f"“{work.title}” has no duration to point into; quote or outline instead."}
+            {
+                "kind": _(
+                    "“%(work)s” has no duration to point into; quote or outline instead.",
+                    work=work.title,
+                )
+            }
         )
     duration = work.duration_seconds
     start, end = _number(anchor.start), _number(anchor.end)
     length = format_time(duration)
     if start is None:
-        problems["start"] = "Give the start time, like 1:23."
+        problems["start"] = _("Give the start time, like 1:23.")
     elif not 0 <= start < duration:
-        problems["start"] = f"Start within the work: it is {length} long."
+        problems["start"] = _("Start within the work: it is %(length)s long.", length=length)
     if end is None:
-        problems["end"] = "Give the end time, like 1:35."
+        problems["end"] = _("Give the end time, like 1:35.")
     elif end > duration:
-        problems["end"] = f"End within the work: it is {length} long."
+        problems["end"] = _("End within the work: it is %(length)s long.", length=length)
     elif start is not None and end <= start:
-        problems["end"] = "End after the start."
+        problems["end"] = _("End after the start.")
     if problems:
         raise AnchorProblems(problems)
     return CheckedAnchor(work=work, kind=AnchorKind.time, start=start, end=end)
@@ -145,24 +151,31 @@ def _check_quote(anchor: AnchorInput, work: Work, problems: dict[str, str]) -> C
     excerpt = work.excerpt or ""
     if not excerpt:
         raise AnchorProblems(
-            {"kind": f"“{work.title}” has no excerpt to quote from; point at a time or region."}
+            {
+                "kind": _(
+                    "“%(work)s” has no excerpt to quote from; point at a time or region.",
+                    work=work.title,
+                )
+            }
         )
     exact = anchor.exact
     if not exact.strip():
-        raise AnchorProblems({"exact": "Paste the passage you mean, exactly as in the excerpt."})
+        raise AnchorProblems({"exact": _("Paste the passage you mean, exactly as in the excerpt.")})
     if len(exact) > QUOTE_MAX:
-        raise AnchorProblems({"exact": f"Quote at most {QUOTE_MAX:,} characters."})
+        raise AnchorProblems(
+            {"exact": _("Quote at most %(max)s characters.", max=i18n.number(QUOTE_MAX))}
+        )
     for name in ("prefix", "suffix"):
         if len(getattr(anchor, name)) > CONTEXT_MAX:
-            problems[name] = f"Use at most {CONTEXT_MAX} characters."
+            problems[name] = _("Use at most %(max)s characters.", max=CONTEXT_MAX)
     if problems:
         raise AnchorProblems(problems)
     position = locate(excerpt, exact, anchor.prefix, anchor.suffix)
     if position is None:
         if exact in excerpt:
-            problems["prefix"] = "The text around the quote does not match the excerpt."
+            problems["prefix"] = _("The text around the quote does not match the excerpt.")
         else:
-            problems["exact"] = "This passage does not occur in the work's excerpt."
+            problems["exact"] = _("This passage does not occur in the work's excerpt.")
         raise AnchorProblems(problems)
     end = position + len(exact)
     return CheckedAnchor(
@@ -189,25 +202,29 @@ def locate(text: str, exact: str, prefix: str | None, suffix: str | None) -> int
 def _check_region(anchor: AnchorInput, work: Work, problems: dict[str, str]) -> CheckedAnchor:
     if work.medium != Medium.image:
         raise AnchorProblems(
-            {"kind": f"“{work.title}” is not an image; point at a time or quote instead."}
+            {
+                "kind": _(
+                    "“%(work)s” is not an image; point at a time or quote instead.", work=work.title
+                )
+            }
         )
     values = {name: _number(getattr(anchor, name)) for name in ("x", "y", "w", "h")}
     for name, value in values.items():
         if value is None:
-            problems[name] = "Give a percentage from 0 to 100."
+            problems[name] = _("Give a percentage from 0 to 100.")
         elif not 0 <= value <= 100:
-            problems[name] = "Use a percentage from 0 to 100."
+            problems[name] = _("Use a percentage from 0 to 100.")
     if problems:
         raise AnchorProblems(problems)
     x, y, w, h = (values[n] or 0.0 for n in ("x", "y", "w", "h"))
     if w <= 0:
-        problems["w"] = "The region needs a width."
+        problems["w"] = _("The region needs a width.")
     elif x + w > 100:
-        problems["w"] = "The region runs past the right edge (x + width is over 100)."
+        problems["w"] = _("The region runs past the right edge (x + width is over 100).")
     if h <= 0:
-        problems["h"] = "The region needs a height."
+        problems["h"] = _("The region needs a height.")
     elif y + h > 100:
-        problems["h"] = "The region runs past the bottom edge (y + height is over 100)."
+        problems["h"] = _("The region runs past the bottom edge (y + height is over 100).")
     if problems:
         raise AnchorProblems(problems)
     return CheckedAnchor(work=work, kind=AnchorKind.region, x=x, y=y, w=w, h=h)

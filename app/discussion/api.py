@@ -39,6 +39,7 @@ from app.discussion.schemas import (
 )
 from app.discussion.service import MAX_ID
 from app.errors import ValidationFailed
+from app.i18n import gettext
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from app.web import idempotency as keys
@@ -112,6 +113,7 @@ def comment_out(viewer: Viewer, node: thread.Node, shown_before: int = 0) -> Com
         alignment=comment.alignment,
         body=comment.body if readable else None,
         body_html=comment.body_html if readable else None,
+        language=comment.language,
         state=_state(comment),
         removed_reason=comment.hidden_reason if comment.is_removed else None,
         created_at=comment.created_at,
@@ -157,8 +159,8 @@ def _decode_replies_cursor(cursor: str | None) -> tuple[int, int, int]:
         return 0, 0, 0
     if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID for v in values):
         raise ValidationFailed(
-            "The cursor is not valid.",
-            fields={"cursor": "Use the replies_cursor of the comment."},
+            gettext("The cursor is not valid."),
+            fields={"cursor": gettext("Use the replies_cursor of the comment.")},
         )
     after, shown, level = values
     return after, shown, level
@@ -221,6 +223,7 @@ def create_comment(
         parent=body.parent,
         alignment=body.alignment,
         anchor=_anchor_input(body.anchor),
+        language=body.language or None,
     )
     now = utcnow()
     payload = {"proposal": proposal.id, **body.model_dump(mode="json")}
@@ -288,7 +291,13 @@ def update_comment(
 ) -> CommentOut:
     comment, proposal = _load(db, user, comment_id)
     service.edit_comment(
-        db, actor=user, comment=comment, body=body.body, alignment=body.alignment, now=utcnow()
+        db,
+        actor=user,
+        comment=comment,
+        body=body.body,
+        alignment=body.alignment,
+        language=body.language or None,
+        now=utcnow(),
     )
     return comment_out(Viewer(db, user, proposal), thread.single(db, comment))
 

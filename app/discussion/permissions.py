@@ -7,6 +7,7 @@ from app.communities import permissions as community_permissions
 from app.communities.models import Membership
 from app.discussion.models import Comment
 from app.errors import Conflict, PermissionDenied
+from app.i18n import gettext as _
 from app.proposals.models import Proposal, ProposalState
 
 #: A thread is open while the proposal is weighed and decided, and closes with it.
@@ -33,10 +34,11 @@ def ensure_can_comment(
 ) -> User:
     user = community_permissions.require_user(actor)
     if membership is None:
-        raise PermissionDenied("Join this community to take part in its discussions.")
+        raise PermissionDenied(_("Join this community to take part in its discussions."))
     reason = closed_reason(proposal)
     if reason is not None:
-        raise Conflict(reason)
+        # The same sentences as the page's notice, whose message ids `views` marks.
+        raise Conflict(_(reason))
     return user
 
 
@@ -51,11 +53,11 @@ def can_edit(actor: User | None, comment: Comment) -> bool:
 def ensure_can_edit(actor: User | None, comment: Comment) -> User:
     user = community_permissions.require_user(actor)
     if not is_own(user, comment):
-        raise PermissionDenied("Only its author may change a comment.")
+        raise PermissionDenied(_("Only its author may change a comment."))
     if comment.deleted_at is not None:
-        raise Conflict("This comment was deleted.")
+        raise Conflict(_("This comment was deleted."))
     if comment.is_removed:
-        raise Conflict("A moderator removed this comment; it can no longer be changed.")
+        raise Conflict(_("A moderator removed this comment; it can no longer be changed."))
     return user
 
 

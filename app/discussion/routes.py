@@ -25,6 +25,7 @@ from app.discussion import permissions as perms
 from app.discussion.models import Alignment, Comment
 from app.discussion.views import viewer_context
 from app.errors import Conflict, RateLimited, ValidationFailed
+from app.i18n import gettext as _
 from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
@@ -75,6 +76,7 @@ class CommentForm(BaseModel):
     anchor_y: str = ""
     anchor_w: str = ""
     anchor_h: str = ""
+    language: str = ""
     idempotency_key: str = ""
 
     def request(self) -> dict[str, str]:
@@ -107,6 +109,7 @@ class CommentForm(BaseModel):
             parent=self.parent_id(),
             alignment=self.alignment or None,
             anchor=self.anchor(),
+            language=self.language or None,
         )
 
     def time_problems(self) -> dict[str, str]:
@@ -115,7 +118,7 @@ class CommentForm(BaseModel):
         for name in ("start", "end"):
             raw = getattr(self, f"anchor_{name}")
             if raw.strip() and anchors.parse_time(raw) is None:
-                problems[f"anchor.{name}"] = "Write a time like 1:23 or 83.5 (seconds)."
+                problems[f"anchor.{name}"] = _("Write a time like 1:23 or 83.5 (seconds).")
         return problems
 
 
@@ -175,12 +178,12 @@ def post_comment(
         if attempt.replay is not None:
             posted = db.get(Comment, attempt.replay.result_id or 0)
             if posted is None:
-                return see_other(request, _proposal_url(proposal), message="Comment posted.")
+                return see_other(request, _proposal_url(proposal), message=_("Comment posted."))
             return _posted(request, db, proposal, user, posted)
         try:
             problems = form.time_problems()
             if problems:
-                raise ValidationFailed("Please correct the marked fields.", fields=problems)
+                raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
             comment = service.post_comment(
                 db, actor=user, proposal=proposal, draft=form.draft(), now=now
             )
@@ -206,7 +209,7 @@ def _posted(
         context = {**viewer_context(db, proposal, user), "node": node}
         return render(request, "discussion/fragments/comment.html", context, status_code=201)
     return see_other(
-        request, _proposal_url(proposal, f"#comment-{comment.id}"), message="Comment posted."
+        request, _proposal_url(proposal, f"#comment-{comment.id}"), message=_("Comment posted.")
     )
 
 
@@ -352,7 +355,11 @@ def edit_form(
 ) -> Response:
     proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
     perms.ensure_can_edit(user, comment)
-    values = {"body": comment.body, "alignment": comment.alignment or ""}
+    values = {
+        "body": comment.body,
+        "alignment": comment.alignment or "",
+        "language": comment.language or "",
+    }
     return _edit_page(request, db, proposal, comment, values, {}, None)
 
 
@@ -392,6 +399,7 @@ def edit(
     comment_id: CommentId,
     body: FormStr = "",
     alignment: FormStr = "",
+    language: FormStr = "",
 ) -> Response:
     proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
     try:
@@ -401,15 +409,16 @@ def edit(
             comment=comment,
             body=body,
             alignment=alignment if comment.parent_id is None and alignment else None,
+            language=language or None,
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        values = {"body": body, "alignment": alignment}
+        values = {"body": body, "alignment": alignment, "language": language}
         return _edit_page(
             request, db, proposal, comment, values, exc.fields, exc.message, status_code=422
         )
     return see_other(
-        request, _proposal_url(proposal, f"#comment-{comment.id}"), message="Comment updated."
+        request, _proposal_url(proposal, f"#comment-{comment.id}"), message=_("Comment updated.")
     )
 
 
@@ -457,7 +466,7 @@ def delete(
         request,
         _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.delete_comment(db, actor=user, comment=comment, now=utcnow()),
-        "Comment deleted. Replies to it stay in the thread.",
+        _("Comment deleted. Replies to it stay in the thread."),
     )
 
 
@@ -476,7 +485,7 @@ def hide(
         request,
         _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.hide_comment(db, actor=user, comment=comment, reason=reason, now=utcnow()),
-        "Comment removed from view, with your reason shown in its place.",
+        _("Comment removed from view, with your reason shown in its place."),
     )
 
 
@@ -496,7 +505,7 @@ def restore(
         request,
         _proposal_url(proposal, f"#comment-{comment.id}"),
         lambda: service.restore_comment(db, actor=user, comment=comment),
-        "Comment restored.",
+        _("Comment restored."),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic.config import JsonDict
 
 from app.discussion.models import Alignment, AnchorKind
 from app.discussion.service import BODY_MAX, MAX_ID
+from app.i18n import CONTENT_LANGUAGES
 from app.text import REASON_MAX
 from app.web.api import trimmed
 
@@ -74,6 +75,9 @@ class AnchorOut(BaseModel):
 ALIGNMENTS: list[str | None] = [a.value for a in Alignment]
 # The service's rules for a body: not blank, at most BODY_MAX once trimmed, no NUL.
 BODY_RULES: JsonDict = {"pattern": trimmed(BODY_MAX)}
+# A content language, checked by the service (any case).
+LANGUAGE_RULES: JsonDict = {"enum": [*CONTENT_LANGUAGES, "", None]}
+LANGUAGE_CODES = ", ".join(CONTENT_LANGUAGES)
 
 
 class CommentCreate(BaseModel):
@@ -90,6 +94,13 @@ class CommentCreate(BaseModel):
         json_schema_extra={"enum": [*ALIGNMENTS, "", None]},
     )
     anchor: AnchorIn | None = None
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=f"The language it is written in: {LANGUAGE_CODES}. Left out or empty: the "
+        "writer's interface language.",
+        json_schema_extra=LANGUAGE_RULES,
+    )
 
 
 class CommentUpdate(BaseModel):
@@ -98,6 +109,13 @@ class CommentUpdate(BaseModel):
     body: str | None = Field(default=None, max_length=BODY_CAP, json_schema_extra=BODY_RULES)
     alignment: str | None = Field(
         default=None, max_length=24, json_schema_extra={"enum": [*ALIGNMENTS, None]}
+    )
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=f"The language it is written in: {LANGUAGE_CODES}. Left out or empty: as "
+        "recorded (a rewritten body without one recorded: the writer's interface language).",
+        json_schema_extra=LANGUAGE_RULES,
     )
 
 
@@ -121,6 +139,9 @@ class CommentOut(BaseModel):
         description="Markdown; null when deleted, or hidden (moderators still see hidden text)."
     )
     body_html: str | None = Field(description="Sanitized HTML of `body`; null when it is.")
+    language: str | None = Field(
+        description="The language it is written in (a BCP 47 tag); null when not recorded."
+    )
     state: CommentState
     removed_reason: str | None = Field(description="The moderator's reason, when removed.")
     created_at: datetime

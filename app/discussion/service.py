@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import events, ratelimit
+from app import events, i18n, ratelimit
 from app.accounts.models import User
 from app.communities import moderation_log
 from app.communities import permissions as community_permissions
@@ -25,12 +25,14 @@ from app.discussion import anchors
 from app.discussion import permissions as perms
 from app.discussion.models import Alignment, Comment, CommentAnchor, CommentVersion, ThreadStats
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.markdown import render_markdown
 from app.notifications import tell
 from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
-from app.text import NUL_PROBLEM, public_reason
+from app.text import NUL_PROBLEM, content_language, public_reason
 
 BODY_MAX = 10_000
 #: Comments a member may post per window, across all threads.
@@ -48,13 +50,15 @@ class CommentDraft:
     parent: int | None = None
     alignment: str | None = None
     anchor: anchors.AnchorInput | None = None
+    #: A content language code; None: the writer's interface language.
+    language: str | None = None
 
 
 def get_comment(db: Session, comment_id: int, *, viewer: User | None) -> Comment:
     """A comment whose proposal `viewer` may see; anything else looks missing."""
     comment = db.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
     if comment is None:
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     proposals_service.get_proposal(db, comment.proposal_id, viewer=viewer)
     return comment
 
@@ -64,18 +68,22 @@ def get_in_proposal(
 ) -> Comment:
     comment = get_comment(db, comment_id, viewer=viewer)
     if comment.proposal_id != proposal.id:
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     return comment
 
 
 def _check_body(body: str, problems: dict[str, str]) -> str:
     text = body.strip()
     if not text:
-        problems["body"] = "Write something first."
+        problems["body"] = _("Write something first.")
     elif len(text) > BODY_MAX:
-        problems["body"] = f"Use at most {BODY_MAX:,} characters (this has {len(text):,})."
+        problems["body"] = _(
+            "Use at most %(max)s characters (this has %(count)s).",
+            max=i18n.number(BODY_MAX),
+            count=i18n.number(len(text)),
+        )
     elif "\x00" in text:
-        problems["body"] = NUL_PROBLEM
+        problems["body"] = _(NUL_PROBLEM)
     return text
 
 
@@ -85,7 +93,7 @@ def _check_anchor(
     exhibited = {e.work.id: e.work for e in exhibits_service.exhibits(db, proposal)}
     for name in ("exact", "prefix", "suffix"):
         if "\x00" in getattr(raw, name):
-            problems[f"anchor.{name}"] = NUL_PROBLEM
+            problems[f"anchor.{name}"] = _(NUL_PROBLEM)
             return None
     try:
         return anchors.check(raw, exhibited)
@@ -131,7 +139,7 @@ def post_comment(
     if draft.parent is not None:
         parent = db.get(Comment, draft.parent) if 1 <= draft.parent <= MAX_ID else None
         if parent is None or parent.proposal_id != proposal.id:
-            problems["parent"] = "Reply to a comment of this thread."
+            problems["parent"] = _("Reply to a comment of this thread.")
             parent = None
     alignment: Alignment | None = None
     if parent is None and "parent" not in problems:
@@ -139,14 +147,15 @@ def post_comment(
         if raw in Alignment.__members__:
             alignment = Alignment(raw)
         else:
-            problems["alignment"] = "Choose supports, opposes, neutral or question."
+            problems["alignment"] = _("Choose supports, opposes, neutral or question.")
     elif draft.alignment:
-        problems["alignment"] = "Only top-level comments take a stance on the proposal."
+        problems["alignment"] = _("Only top-level comments take a stance on the proposal.")
     anchor = _check_anchor(db, proposal, draft.anchor, problems) if draft.anchor else None
+    language = content_language(draft.language, problems)
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     if parent is not None and not parent.is_visible:
-        raise Conflict("That comment is no longer shown; reply to the thread instead.")
+        raise Conflict(_("That comment is no longer shown; reply to the thread instead."))
     ratelimit.check(
         db,
         bucket="comment",
@@ -154,7 +163,7 @@ def post_comment(
         limit=POST_LIMIT,
         window=POST_WINDOW,
         now=now,
-        what="comments in a short time",
+        what=N_("comments in a short time"),
     )
     community_permissions.ensure_new_account_may_post(
         db, user=user, what="comment", now=now, text=body
@@ -167,6 +176,7 @@ def post_comment(
         alignment=alignment,
         body=body,
         body_html=str(render_markdown(body)),
+        language=language,
         created_at=now,
     )
     db.add(comment)
@@ -203,9 +213,11 @@ def edit_comment(
     comment: Comment,
     body: str | None = None,
     alignment: str | None = None,
+    language: str | None = None,
     now: datetime,
 ) -> Comment:
-    """Change the text (the old one is kept as a version) or the stance of a top-level comment."""
+    """Change the text (the old one is kept as a version), its language or the stance of a
+    top-level comment."""
     user = perms.ensure_can_edit(actor, comment)
     proposal = db.get(Proposal, comment.proposal_id)
     assert proposal is not None
@@ -220,13 +232,20 @@ def edit_comment(
     new_alignment = comment.alignment
     if alignment is not None and alignment != (comment.alignment or ""):
         if comment.parent_id is not None:
-            problems["alignment"] = "Only top-level comments take a stance on the proposal."
+            problems["alignment"] = _("Only top-level comments take a stance on the proposal.")
         elif alignment in Alignment.__members__:
             new_alignment = Alignment(alignment)
         else:
-            problems["alignment"] = "Choose supports, opposes, neutral or question."
+            problems["alignment"] = _("Choose supports, opposes, neutral or question.")
+    # None given: the recorded language stays; a text rewritten now is in the writer's.
+    new_language = (
+        content_language(language, problems, recorded=comment.language)
+        if language is not None or body is not None
+        else comment.language
+    )
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
+    comment.language = new_language
     if new_alignment != comment.alignment and comment.is_visible:
         _count(db, comment, -1)
         comment.alignment = new_alignment

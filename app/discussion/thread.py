@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import paging
 from app.discussion.models import Comment, CommentAnchor
 from app.errors import ValidationFailed
+from app.i18n import gettext as _
 from app.proposals.models import Proposal
 
 PAGE_SIZE = 20
@@ -71,7 +72,8 @@ def decode_cursor(cursor: str | None) -> int | None:
     value = values[0]
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
         raise ValidationFailed(
-            "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
+            _("The cursor is not valid."),
+            fields={"cursor": _("Use the next_cursor of a previous page.")},
         )
     return value
 

@@ -30,15 +30,21 @@ from app.guidelines.schemas import (
     SectionOut,
     TagsBody,
     TagsOut,
+    TranslationBody,
+    TranslationList,
+    TranslationOut,
     VersionList,
     VersionOut,
 )
+from app.guidelines.service import TranslationView
+from app.i18n import CONTENT_LANGUAGES
 from app.polls import service as polls_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
 from app.proposals.schemas import ProposalId
 from app.web.api import (
     COMMON_ERRORS,
+    CONTENT_LANGUAGE,
     MAX_ID,
     Cursor,
     Limit,
@@ -79,6 +85,20 @@ Tag = Annotated[
 # The body of ratify may be left out: the note is then empty.
 NO_NOTE = RatifyBody()
 ClauseNumber = Annotated[str, Path(max_length=16, description="A clause number, like 3.2")]
+_LANGUAGES = ", ".join(CONTENT_LANGUAGES)
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        pattern=CONTENT_LANGUAGE,
+        description="A language (BCP 47): each clause not written in it carries its "
+        f"translation into it, where there is one. One of: {_LANGUAGES}",
+    ),
+]
+LangPath = Annotated[
+    str,
+    Path(max_length=16, pattern=CONTENT_LANGUAGE, description=f"One of: {_LANGUAGES}"),
+]
 
 
 def version_out(request: Request, version: DocumentVersion, slug: str) -> VersionOut:
@@ -105,8 +125,22 @@ def clause_url(request: Request, slug: str, version: ClauseVersion) -> str:
     )
 
 
+def translation_out(view: TranslationView) -> TranslationOut:
+    translation = view.translation
+    return TranslationOut(
+        language=translation.language,
+        title=translation.title,
+        text=translation.text,
+        out_of_date=view.out_of_date,
+        translated_version=view.translated_version,
+        updated_at=translation.updated_at,
+        translator=translation.translator.username if translation.translator else None,
+    )
+
+
 def _json(
-    request: Request, model: DocumentOut | ClauseHistoryOut | DiffOut | VersionList
+    request: Request,
+    model: DocumentOut | ClauseHistoryOut | DiffOut | VersionList | TranslationList,
 ) -> Response:
     """JSON with an ETag: creators' tools poll the guidelines and get 304s between changes."""
     return conditional(request, model.model_dump_json().encode(), media_type="application/json")
@@ -115,7 +149,7 @@ def _json(
 @router.get(
     "/communities/{slug}/guidelines",
     response_model=DocumentOut,
-    summary="The community guidelines (current, ?version=N, ?as_of=DATE, ?tag=)",
+    summary="The community guidelines (current, ?version=N, ?as_of=DATE, ?tag=, ?lang=)",
     responses=READ_ERRORS,
 )
 def get_guidelines(
@@ -126,6 +160,7 @@ def get_guidelines(
     version: VersionParam = None,
     as_of: AsOf = None,
     tag: Tag = None,
+    lang: Lang = None,
 ) -> Response:
     community = communities_service.get_community(db, slug)
     doc = service.document(
@@ -135,11 +170,15 @@ def get_guidelines(
         as_of=service.parse_as_of(as_of) if as_of else None,
         tag=service.check_tag(tag or ""),
     )
+    translated = (
+        service.translations_for(db, [item.version for item in doc.clauses], lang) if lang else {}
+    )
     body = DocumentOut(
         community=community.slug,
         version=version_out(request, doc.version, slug) if doc.version else None,
         latest_version=doc.latest,
         tag=doc.tag,
+        lang=lang,
         sections=[
             SectionOut(
                 number=section.section.number,
@@ -149,6 +188,10 @@ def get_guidelines(
                         number=item.number,
                         title=item.clause.title,
                         text=item.version.text,
+                        language=item.version.language,
+                        translation=translation_out(translated[item.clause.id])
+                        if item.clause.id in translated
+                        else None,
                         tags=item.tags,
                         clause_version=item.version.version,
                         in_force_since=item.version.effective_from,
@@ -219,21 +262,31 @@ def diff(
     return _json(request, body)
 
 
-def _history_out(request: Request, db: Session, slug: str, number: str) -> ClauseHistoryOut:
+def _history_out(
+    request: Request, db: Session, slug: str, number: str, lang: str | None
+) -> ClauseHistoryOut:
     community = communities_service.get_community(db, slug)
     clause = service.get_clause(db, community, number)
     versions = service.history(db, clause)
+    in_force = bool(versions) and versions[0].in_force
+    translated = (
+        service.translations_for(db, versions[:1], lang).get(clause.id)
+        if lang and in_force
+        else None
+    )
     return ClauseHistoryOut(
         number=clause.number,
         title=clause.title,
         section=clause.section.title,
         tags=service.tags_of(db, [clause.id])[clause.id],
-        in_force=bool(versions) and versions[0].in_force,
+        in_force=in_force,
+        translation=translation_out(translated) if translated else None,
         versions=[
             ClauseVersionOut(
                 version=v.version,
                 change=v.change.value,
                 text=v.text,
+                language=v.language,
                 from_version=v.from_version,
                 to_version=v.to_version,
                 effective_from=v.effective_from,
@@ -279,13 +332,83 @@ def _history_out(request: Request, db: Session, slug: str, number: str) -> Claus
 @router.get(
     "/communities/{slug}/guidelines/clauses/{number}",
     response_model=ClauseHistoryOut,
-    summary="One clause with its history, provenance and credits",
+    summary="One clause with its history, provenance and credits (?lang=: its translation)",
     responses=READ_ERRORS,
 )
 def get_clause(
+    request: Request,
+    db: SessionDep,
+    user: OptionalUser,
+    slug: str,
+    number: ClauseNumber,
+    lang: Lang = None,
+) -> Response:
+    return _json(request, _history_out(request, db, slug, number, lang))
+
+
+@router.get(
+    "/communities/{slug}/guidelines/clauses/{number}/translations",
+    response_model=TranslationList,
+    summary="A clause's translations, those of earlier versions (out of date) included",
+    responses=READ_ERRORS,
+)
+def list_translations(
     request: Request, db: SessionDep, user: OptionalUser, slug: str, number: ClauseNumber
 ) -> Response:
-    return _json(request, _history_out(request, db, slug, number))
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    versions = service.history(db, clause)
+    body = TranslationList(
+        number=clause.number,
+        language=versions[0].language if versions else community.language,
+        items=[translation_out(view) for view in service.translations_of(db, clause)],
+    )
+    return _json(request, body)
+
+
+@router.put(
+    "/communities/{slug}/guidelines/clauses/{number}/translations/{lang}",
+    response_model=TranslationOut,
+    summary="Add or correct the translation of a clause's current text (moderators)",
+    responses=CHANGES,
+)
+def put_translation(
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    number: ClauseNumber,
+    lang: LangPath,
+    body: TranslationBody,
+) -> TranslationOut:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    service.save_translation(
+        db,
+        actor=user,
+        community=community,
+        clause=clause,
+        language=lang,
+        title=body.title,
+        text=body.text,
+        now=utcnow(),
+    )
+    views = [view for view in service.translations_of(db, clause) if view.language == lang]
+    return translation_out(views[0])
+
+
+@router.delete(
+    "/communities/{slug}/guidelines/clauses/{number}/translations/{lang}",
+    status_code=204,
+    summary="Delete a clause's translations into a language, earlier versions' too (moderators)",
+    responses=error_responses(404),
+)
+def delete_translation(
+    db: SessionDep, user: CurrentUser, slug: str, number: ClauseNumber, lang: LangPath
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    service.delete_translation(db, actor=user, community=community, clause=clause, language=lang)
+    return Response(status_code=204)
 
 
 @router.put(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from feedgen.feed import FeedGenerator
-
 from app.communities.models import Community
 from app.guidelines.models import DocumentVersion
-from app.guidelines.service import Document, citation
+from app.guidelines.service import Document, TranslationView, citation
 
 FEED_ENTRIES = 50
 # What XML 1.0 cannot carry (C0 controls but tab and line breaks, surrogates, U+FFFE/FFFF).
@@ -21,8 +19,10 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def to_markdown(doc: Document) -> str:
-    """The document as Markdown: headings for sections, each clause with its citation."""
+def to_markdown(doc: Document, translated: dict[int, TranslationView] | None = None) -> str:
+    """The document as Markdown: headings for sections, each clause with its citation; a
+    clause with a translation (by clause id) in it, the authoritative text quoted after."""
+    translated = translated or {}
     version = doc.version
     lines = [f"# {doc.community.name}: community guidelines", ""]
     if version is None:
@@ -41,11 +41,49 @@ def to_markdown(doc: Document) -> str:
     for section in doc.sections:
         lines += [f"## {section.section.number}. {section.section.title}", ""]
         for item in section.clauses:
-            lines += [f"### {item.number} {item.clause.title}", "", item.version.text.strip(), ""]
+            shown = translated.get(item.clause.id)
+            if shown is None:
+                lines += [
+                    f"### {item.number} {item.clause.title}",
+                    "",
+                    item.version.text.strip(),
+                    "",
+                ]
+            else:
+                lines += _translated(item.number, item.clause.title, item.version.text, shown)
             if item.tags:
                 lines += [f"Applies to: {', '.join(item.tags)}.", ""]
             lines += [f"*{citation(item.version)}.*", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _translated(number: str, title: str, text: str, shown: TranslationView) -> list[str]:
+    """A translated clause: the translation, then the authoritative text, quoted; when the
+    translation is out of date, the authoritative text comes first and the warning with it."""
+    translation = shown.translation
+    authoritative = "\n".join(f"> {line}".rstrip() for line in text.strip().split("\n"))
+    made = f"Translation ({translation.language}) of clause version {shown.translated_version}"
+    if shown.out_of_date:
+        return [
+            f"### {number} {title}",
+            "",
+            text.strip(),
+            "",
+            f"*{made}, made for an earlier version of the clause; it may be out of date:*",
+            "",
+            "\n".join(f"> {line}".rstrip() for line in translation.text.strip().split("\n")),
+            "",
+        ]
+    return [
+        f"### {number} {translation.title}",
+        "",
+        translation.text.strip(),
+        "",
+        f"*{made}. The authoritative text, “{title}”:*",
+        "",
+        authoritative,
+        "",
+    ]
 
 
 def atom_feed(
@@ -60,6 +98,9 @@ def atom_feed(
 
     `version_url` is a format string with `{number}`: where each version can be read.
     """
+    # feedgen and lxml (5 MB) load with the first feed asked for, not in every worker.
+    from feedgen.feed import FeedGenerator
+
     feed = FeedGenerator()
     feed.id(feed_url)
     name = _xml(community.name)

@@ -3,20 +3,24 @@ provenance, Markdown and Atom; moderators' import, tags and ratification queue."
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from app import i18n
+from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.communities.models import Community
 from app.db import utcnow
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.guidelines import formats, service
-from app.guidelines.models import ClauseCredit, Credit
-from app.guidelines.service import Document, SectionView
+from app.guidelines.models import Clause, ClauseCredit, Credit
+from app.guidelines.service import Document, SectionView, TranslationView
+from app.i18n import gettext as _
 from app.polls import record as poll_record
 from app.polls import service as polls_service
 from app.proposals import diff as word_diff
@@ -25,9 +29,10 @@ from app.proposals.schemas import ProposalId
 from app.web.api import MAX_ID
 from app.web.conditional import conditional
 from app.web.deps import CurrentUser, OptionalUser, SessionDep
+from app.web.language import request_language
 from app.web.responses import after_action, refusal_message, safe_next, see_other
 from app.web.templating import render
-from app.web.urls import url_for
+from app.web.urls import path_for, url_for
 
 router = APIRouter(tags=["guidelines"])
 
@@ -45,35 +50,62 @@ def _whole(raw: str | None) -> int | None:
     return value
 
 
-def _search(doc: Document, q: str) -> Document:
-    """Only the clauses whose number, title or text contains every word of `q`."""
+def _search(doc: Document, q: str, translated: dict[int, TranslationView]) -> Document:
+    """Only the clauses whose number, title or text (or translation) contains every word of
+    `q`."""
     words = q.lower().split()
     if not words:
         return doc
+
+    def searched(item: service.ClauseView) -> str:
+        text = f"{item.number} {item.clause.title} {item.version.text}"
+        shown = translated.get(item.clause.id)
+        if shown is not None:
+            text += f" {shown.translation.title} {shown.translation.text}"
+        return text.lower()
+
     sections = []
     for section in doc.sections:
-        found = [
-            item
-            for item in section.clauses
-            if all(
-                w in f"{item.number} {item.clause.title} {item.version.text}".lower() for w in words
-            )
-        ]
+        found = [item for item in section.clauses if all(w in searched(item) for w in words)]
         if found:
             sections.append(SectionView(section.section, found))
     return replace(doc, sections=sections)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The document a query string asks for, in the language asked for."""
+
+    doc: Document
+    values: dict[str, str]
+    errors: dict[str, str]
+    #: The language the reader wants; clauses in another get their translation into it.
+    language: str
+    translated: dict[int, TranslationView]
+
+
 def _read(
-    request: Request, db: SessionDep, community: Community
-) -> tuple[Document, dict[str, str], dict[str, str]]:
-    """The document the query string asks for, its filters as typed, and any problems."""
-    raw = {k: request.query_params.get(k, "") for k in ("version", "as_of", "tag", "q")}
+    request: Request,
+    db: SessionDep,
+    community: Community,
+    *,
+    default_language: str | None = None,
+) -> Reading:
+    """The document the query string asks for, its filters as typed, and any problems.
+
+    Without `?lang=`, the wanted language is `default_language` (None: the authoritative text,
+    nothing translated)."""
+    raw = {k: request.query_params.get(k, "") for k in ("version", "as_of", "tag", "q", "lang")}
     errors: dict[str, str] = {}
+    try:
+        language = service.wanted_language(raw["lang"], default_language or community.language)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        language = default_language or community.language
     try:
         version = _whole(raw["version"])
     except ValueError:
-        errors["version"] = "Choose a version number."
+        errors["version"] = _("Choose a version number.")
         version = None
     try:
         as_of = service.parse_as_of(raw["as_of"]) if raw["as_of"] else None
@@ -83,13 +115,32 @@ def _read(
         errors.update(exc.fields)
         doc = service.document(db, community)
     q = raw["q"].strip()[:SEARCH_MAX]
-    return _search(doc, q), raw, errors
+    translated = (
+        service.translations_for(db, [item.version for item in doc.clauses], language)
+        if raw["lang"].strip() or default_language
+        else {}
+    )
+    return Reading(_search(doc, q, translated), raw, errors, language, translated)
+
+
+def _language_links(
+    request: Request, db: SessionDep, community: Community, values: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(language, link) for the picker: the authoritative language, then those translated
+    into; the other filters kept."""
+    kept = {k: v for k, v in values.items() if v and k not in {"lang", "q"}}
+    base = path_for(request, "guidelines", slug=community.slug)
+    languages = [community.language] + [
+        tag for tag in service.translation_languages(db, community) if tag != community.language
+    ]
+    return [(tag, f"{base}?{urlencode({**kept, 'lang': tag})}") for tag in languages]
 
 
 @router.get("/c/{slug}/guidelines", name="guidelines")
 def guidelines_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
     community = communities_service.get_community(db, slug)
-    doc, values, errors = _read(request, db, community)
+    reading = _read(request, db, community, default_language=request_language(request, user))
+    doc, values, errors = reading.doc, reading.values, reading.errors
     membership = communities_service.membership_of(db, community, user)
     can_moderate = community_permissions.is_moderator(user, membership)
     response = render(
@@ -100,6 +151,10 @@ def guidelines_page(request: Request, db: SessionDep, user: OptionalUser, slug: 
             "doc": doc,
             "values": values,
             "errors": errors,
+            "lang": reading.language,
+            "translated": reading.translated,
+            "language_links": _language_links(request, db, community, values),
+            "language_name": i18n.language_name,
             "tags": service.TAGS,
             "changes": service.versions(db, community, limit=5),
             "can_moderate": can_moderate,
@@ -115,22 +170,27 @@ def guidelines_page(request: Request, db: SessionDep, user: OptionalUser, slug: 
         bytes(response.body),
         media_type="text/html; charset=utf-8",
         cache_control="private, no-cache",
-        headers={"Vary": "HX-Request, Cookie"},
+        # The language the clauses are translated into follows the reader's, without ?lang=.
+        headers={"Vary": "HX-Request, Cookie, Accept-Language"},
     )
 
 
 @router.get("/c/{slug}/guidelines.md", name="guidelines_markdown")
 def markdown(request: Request, db: SessionDep, slug: str) -> Response:
     community = communities_service.get_community(db, slug)
-    doc, _, errors = _read(request, db, community)
+    # Only an explicit ?lang= translates: a download is the authoritative text otherwise.
+    reading = _read(request, db, community)
+    doc, errors = reading.doc, reading.errors
     if errors:
-        raise ValidationFailed("The request is not valid.", fields=errors)
+        raise ValidationFailed(_("The request is not valid."), fields=errors)
     number = doc.version.number if doc.version else 0
+    changed = [doc.version.published_at] if doc.version else []
+    changed += [t.translation.updated_at for t in reading.translated.values()]
     return conditional(
         request,
-        formats.to_markdown(doc).encode(),
+        formats.to_markdown(doc, reading.translated).encode(),
         media_type="text/markdown; charset=utf-8",
-        last_modified=doc.version.published_at if doc.version else None,
+        last_modified=max(changed) if changed else None,
         headers={
             "Content-Disposition": f'inline; filename="{community.slug}-guidelines-v{number}.md"'
         },
@@ -182,7 +242,7 @@ def diff_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -
             raise ValueError(raw_from)
         comparison = service.diff(db, community, old, new)
     except ValueError:
-        error = "Choose two versions to compare."
+        error = _("Choose two versions to compare.")
     except DomainError as exc:
         error = exc.message
     return render(
@@ -207,8 +267,47 @@ def clause_page(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     clause = service.get_clause(db, community, number)
+    return _clause_page(request, db, user, community, clause)
+
+
+def _clause_page(
+    request: Request,
+    db: SessionDep,
+    user: User | None,
+    community: Community,
+    clause: Clause,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+) -> Response:
+    """The clause's history, its text in the reader's language, and (for moderators) the
+    translation form: as typed and with its problems after a refused save."""
     membership = communities_service.membership_of(db, community, user)
     history = service.history(db, clause)
+    current = history[0]
+    problems = dict(errors or {})
+    try:
+        language = service.wanted_language(
+            request.query_params.get("lang"), request_language(request, user)
+        )
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+        language = request_language(request, user)
+    translations = service.translations_of(db, clause)
+    shown = service.translations_for(db, [current], language) if current.in_force else {}
+    # The form starts from the translation into the language asked for (an older one to
+    # update, if that is all there is), else into the first language the clause is not in.
+    choices = [(t, n) for t, n in i18n.content_language_choices() if t != current.language]
+    into = values.get("language", "") if values else ""
+    if not into:
+        into = language if language != current.language else choices[0][0]
+    prefill = next((t for t in translations if t.language == into), None)
+    form = values or {
+        "language": into,
+        "title": prefill.translation.title if prefill else "",
+        "text": prefill.translation.text if prefill else "",
+    }
     return render(
         request,
         "guidelines/clause.html",
@@ -216,12 +315,21 @@ def clause_page(
             "community": community,
             "clause": clause,
             "history": history,
-            "current": history[0],
+            "current": current,
             "tags": service.tags_of(db, [clause.id])[clause.id],
             "all_tags": service.TAGS,
             "can_moderate": community_permissions.is_moderator(user, membership),
             "is_member": membership is not None,
+            "lang": language,
+            "shown": shown.get(clause.id),
+            "translations": translations,
+            "language_name": i18n.language_name,
+            "language_choices": choices,
+            "translation_values": form,
+            "translation_errors": problems,
+            "translation_message": message,
         },
+        status_code=422 if problems else 200,
     )
 
 
@@ -283,7 +391,78 @@ async def set_tags(
         request,
         url,
         lambda: service.set_tags(db, actor=user, community=community, clause=clause, tags=tags),
-        "Tags saved.",
+        _("Tags saved."),
+    )
+
+
+@router.post("/c/{slug}/guidelines/clauses/{number}/translations", name="clause_translation")
+def save_translation(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    number: str,
+    language: FormStr = "",
+    title: FormStr = "",
+    text: FormStr = "",
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    try:
+        saved = service.save_translation(
+            db,
+            actor=user,
+            community=community,
+            clause=clause,
+            language=language,
+            title=title,
+            text=text,
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        request.state.db_rollback = True
+        typed = {"language": language, "title": title, "text": text}
+        return _clause_page(
+            request,
+            db,
+            user,
+            community,
+            clause,
+            values=typed,
+            errors=exc.fields,
+            message=exc.message,
+        )
+    except Conflict as exc:
+        request.state.db_rollback = True
+        url = url_for(request, "clause", slug=slug, number=clause.number)
+        return see_other(request, url, message=refusal_message(exc), level="error")
+    url = url_for(request, "clause", slug=slug, number=clause.number)
+    return see_other(
+        request,
+        f"{url}?{urlencode({'lang': saved.language})}",
+        message=i18n.gettext(
+            "The %(language)s translation is saved.", language=i18n.language_name(saved.language)
+        ),
+    )
+
+
+@router.post(
+    "/c/{slug}/guidelines/clauses/{number}/translations/{lang}/delete",
+    name="delete_clause_translation",
+)
+def delete_translation(
+    request: Request, db: SessionDep, user: CurrentUser, slug: str, number: str, lang: str
+) -> Response:
+    community = communities_service.get_community(db, slug)
+    clause = service.get_clause(db, community, number)
+    return after_action(
+        request,
+        url_for(request, "clause", slug=slug, number=clause.number),
+        lambda: service.delete_translation(
+            db, actor=user, community=community, clause=clause, language=lang
+        ),
+        i18n.gettext("The %(language)s translation is deleted.", language=i18n.language_name(lang)),
+        level="info",
     )
 
 
@@ -325,7 +504,11 @@ def import_rules(
     return see_other(
         request,
         url_for(request, "guidelines", slug=slug),
-        message=f"Published version {version.number}: {version.summary}",
+        message=_(
+            "Published version %(number)s: %(summary)s",
+            number=version.number,
+            summary=version.summary,
+        ),
     )
 
 
@@ -370,12 +553,14 @@ def ratify(
         return see_other(request, target, message=refusal_message(exc), level="error")
     if version is None:
         return see_other(
-            request, target, message="Your signature is recorded; it waits for the other one."
+            request, target, message=_("Your signature is recorded; it waits for the other one.")
         )
     return see_other(
         request,
         target,
-        message=f"Ratified: published as version {version.number} of the guidelines.",
+        message=_(
+            "Ratified: published as version %(number)s of the guidelines.", number=version.number
+        ),
     )
 
 
@@ -394,6 +579,6 @@ def send_back(
         request,
         _proposal_url(request, slug, proposal.id),
         lambda: service.send_back(db, actor=user, proposal=proposal, reason=reason, now=utcnow()),
-        "Returned to deliberation; the reason is on the proposal's history.",
+        _("Returned to deliberation; the reason is on the proposal's history."),
         level="info",
     )

@@ -9,7 +9,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
-from app.guidelines.service import IMPORT_MAX, NOTE_MAX, TAGS
+from app.guidelines.service import (
+    IMPORT_MAX,
+    NOTE_MAX,
+    TAGS,
+    TRANSLATION_TEXT_MAX,
+    TRANSLATION_TITLE_MAX,
+)
 from app.text import REASON_MAX
 from app.web.api import SPACE, trimmed
 
@@ -29,10 +35,45 @@ class VersionList(BaseModel):
     next_cursor: str | None
 
 
+class TranslationOut(BaseModel):
+    language: str = Field(examples=["ja"], description="The language of this translation")
+    title: str
+    text: str
+    out_of_date: bool = Field(
+        description="Made for an earlier version of the clause: the text may have changed since"
+    )
+    translated_version: int = Field(description="The clause version it translates (1, 2...)")
+    updated_at: datetime
+    translator: str | None = Field(description="The moderator who made it, by username")
+
+
+class TranslationList(BaseModel):
+    number: str
+    language: str = Field(description="The language of the clause's authoritative text")
+    items: list[TranslationOut] = Field(description="By language, newest version first")
+
+
+class TranslationBody(BaseModel):
+    title: str = Field(
+        max_length=1000,
+        description=f"1 to {TRANSLATION_TITLE_MAX} characters (after trimming).",
+        json_schema_extra={"pattern": trimmed(TRANSLATION_TITLE_MAX)},
+    )
+    text: str = Field(
+        max_length=100_000,
+        description=f"Markdown, 1 to {TRANSLATION_TEXT_MAX:,} characters (after trimming).",
+        json_schema_extra={"pattern": trimmed(TRANSLATION_TEXT_MAX)},
+    )
+
+
 class ClauseOut(BaseModel):
     number: str = Field(examples=["3.2"])
     title: str
     text: str
+    language: str = Field(description="The language of `title` and `text`: the authoritative one")
+    translation: TranslationOut | None = Field(
+        default=None, description="Into the language asked for with ?lang=, when there is one"
+    )
     tags: list[str]
     clause_version: int = Field(description="1 for the clause's first text, 2 after a change...")
     in_force_since: datetime
@@ -52,6 +93,7 @@ class DocumentOut(BaseModel):
     version: VersionOut | None = Field(description="The version shown; null before publication")
     latest_version: int
     tag: str | None
+    lang: str | None = Field(description="The language translations were asked for in (?lang=)")
     sections: list[SectionOut]
 
 
@@ -83,6 +125,7 @@ class ClauseVersionOut(BaseModel):
     version: int
     change: str = Field(description="imported, added, amended or repealed")
     text: str
+    language: str = Field(description="The language of `text`")
     from_version: int
     to_version: int | None
     effective_from: datetime
@@ -99,6 +142,10 @@ class ClauseHistoryOut(BaseModel):
     section: str
     tags: list[str]
     in_force: bool
+    translation: TranslationOut | None = Field(
+        default=None,
+        description="The current text's translation into the language asked for with ?lang=",
+    )
     versions: list[ClauseVersionOut] = Field(description="Newest first")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, raiseload
 
+from app import i18n
 from app.accounts.models import User
 from app.communities import moderation_log
 from app.communities import permissions as community_permissions
@@ -35,8 +36,9 @@ from app.guidelines.models import (
     Ratification,
     Section,
     Source,
+    Translation,
 )
-from app.i18n import N_
+from app.i18n import CONTENT_LANGUAGES, N_, content_language, gettext
 from app.notifications import tell
 from app.polls import record as poll_record
 from app.polls import service as polls_service
@@ -69,6 +71,8 @@ TAGS = {
 GENERAL_SECTION = "General"
 NOTE_MAX = 500
 IMPORT_MAX = 100_000
+TRANSLATION_TITLE_MAX = 140
+TRANSLATION_TEXT_MAX = proposals_service.TEXT_MAX
 CLAUSE_NUMBER = re.compile(r"^\d{1,3}\.\d{1,3}$")
 
 
@@ -145,7 +149,7 @@ def get_version(db: Session, community: Community, number: int) -> DocumentVersi
         )
     )
     if found is None:
-        raise NotFound(f"These guidelines have no version {number}.")
+        raise NotFound(gettext("These guidelines have no version %(number)s.", number=number))
     return found
 
 
@@ -155,7 +159,8 @@ def parse_as_of(raw: str) -> date:
         return date.fromisoformat(raw.strip())
     except ValueError:
         raise ValidationFailed(
-            "The date is not valid.", fields={"as_of": "Use a date like 2026-05-01."}
+            gettext("The date is not valid."),
+            fields={"as_of": gettext("Use a date like 2026-05-01.")},
         ) from None
 
 
@@ -176,9 +181,12 @@ def version_as_of(db: Session, community: Community, day: date) -> DocumentVersi
             .limit(1)
         )
         problem = (
-            f"The guidelines were first published on {first:%Y-%m-%d}; choose that day or later."
+            gettext(
+                "The guidelines were first published on %(first)s; choose that day or later.",
+                first=f"{first:%Y-%m-%d}",
+            )
             if first
-            else "These guidelines have not been published yet."
+            else gettext("These guidelines have not been published yet.")
         )
         raise ValidationFailed(problem, fields={"as_of": problem})
     return found
@@ -225,7 +233,8 @@ def check_tag(tag: str) -> str | None:
         return None
     if tag not in TAGS:
         raise ValidationFailed(
-            "Unknown tag.", fields={"tag": "Choose one of: " + ", ".join(TAGS) + "."}
+            gettext("Unknown tag."),
+            fields={"tag": gettext("Choose one of: %(choices)s.", choices=", ".join(TAGS))},
         )
     return tag
 
@@ -291,7 +300,7 @@ def get_clause(db: Session, community: Community, number: str) -> Clause:
         else None
     )
     if clause is None:
-        raise NotFound(f"These guidelines have no clause {number}.")
+        raise NotFound(gettext("These guidelines have no clause %(number)s.", number=number))
     return clause
 
 
@@ -314,7 +323,13 @@ def clause_version(db: Session, clause: Clause, from_version: int) -> ClauseVers
         )
     )
     if found is None:
-        raise NotFound(f"Clause {clause.number} did not change in version {from_version}.")
+        raise NotFound(
+            gettext(
+                "Clause %(number)s did not change in version %(from_version)s.",
+                number=clause.number,
+                from_version=from_version,
+            )
+        )
     return found
 
 
@@ -432,6 +447,211 @@ def _clause_key(number: str) -> tuple[int, ...]:
     return tuple(int(part) for part in number.split("."))
 
 
+# --- Translations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranslationView:
+    """A translation as a reader gets it: of the version shown, or of an earlier one (stale)."""
+
+    translation: Translation
+    #: The clause version (1, 2, ...) it was made from.
+    translated_version: int
+    out_of_date: bool
+
+    @property
+    def language(self) -> str:
+        return self.translation.language
+
+
+def wanted_language(raw: str | None, default: str) -> str:
+    """The language a reader asks for (`?lang=`), else `default`; an unknown one is refused."""
+    if raw is None or not raw.strip():
+        return content_language(default) or default
+    found = content_language(raw)
+    if found is None:
+        raise ValidationFailed(
+            gettext("Unknown language."),
+            fields={
+                "lang": gettext("Choose one of: %(choices)s.", choices=", ".join(CONTENT_LANGUAGES))
+            },
+        )
+    return found
+
+
+def translations_for(
+    db: Session, shown: list[ClauseVersion], language: str
+) -> dict[int, TranslationView]:
+    """Per clause (by id), the translation into `language` of the version shown, else the newest
+    translation of an earlier version (out of date); none where the text is in `language`
+    already. One query, however many clauses."""
+    wanted = {cv.clause_id: cv for cv in shown if cv.language != language}
+    if not wanted:
+        return {}
+    found: dict[int, TranslationView] = {}
+    rows = db.execute(
+        select(Translation, ClauseVersion.version)
+        .join(ClauseVersion, ClauseVersion.id == Translation.version_id)
+        .where(Translation.clause_id.in_(list(wanted)), Translation.language == language)
+        .order_by(ClauseVersion.version.desc())
+    )
+    for translation, number in rows:
+        version = wanted[translation.clause_id]
+        if translation.clause_id in found or number > version.version:
+            continue
+        found[translation.clause_id] = TranslationView(
+            translation, number, out_of_date=translation.version_id != version.id
+        )
+    return found
+
+
+def translation_languages(db: Session, community: Community) -> list[str]:
+    """The languages the community's clauses have translations in, in the usual order."""
+    have = set(
+        db.scalars(
+            select(Translation.language).where(Translation.community_id == community.id).distinct()
+        )
+    )
+    return [tag for tag in CONTENT_LANGUAGES if tag in have]
+
+
+def translations_of(db: Session, clause: Clause) -> list[TranslationView]:
+    """Every translation of a clause, by language, newest version first."""
+    current = db.scalar(
+        select(ClauseVersion.id).where(
+            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
+        )
+    )
+    order = {tag: n for n, tag in enumerate(CONTENT_LANGUAGES)}
+    rows = db.execute(
+        select(Translation, ClauseVersion.version)
+        .join(ClauseVersion, ClauseVersion.id == Translation.version_id)
+        .where(Translation.clause_id == clause.id)
+    )
+    views = [
+        TranslationView(translation, number, out_of_date=translation.version_id != current)
+        for translation, number in rows
+    ]
+    return sorted(
+        views, key=lambda v: (order.get(v.language, len(order)), v.language, -v.translated_version)
+    )
+
+
+def _newest_version(db: Session, clause: Clause) -> ClauseVersion | None:
+    """The clause's newest version (a repeal included), the one nothing superseded yet."""
+    return db.scalar(
+        select(ClauseVersion).where(
+            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
+        )
+    )
+
+
+def _current_text(db: Session, clause: Clause) -> ClauseVersion:
+    """The clause's version in force, which translations are made from."""
+    current = _newest_version(db, clause)
+    if current is None or current.change == Change.repealed:
+        raise Conflict(
+            gettext(
+                "Clause %(number)s is not in force; there is no text to translate.",
+                number=clause.number,
+            )
+        )
+    return current
+
+
+def save_translation(
+    db: Session,
+    *,
+    actor: User | None,
+    community: Community,
+    clause: Clause,
+    language: str,
+    title: str,
+    text: str,
+    now: datetime,
+) -> Translation:
+    """Moderators add (or correct) the translation of a clause's current text into a language."""
+    user = community_permissions.ensure_can_moderate(
+        actor, communities_service.membership_of(db, community, actor)
+    )
+    # One save at a time per clause: two saves at once would both insert.
+    db.execute(select(Clause.id).where(Clause.id == clause.id).with_for_update())
+    current = _current_text(db, clause)
+    problems: dict[str, str] = {}
+    tag = content_language(language)
+    if tag is None:
+        problems["language"] = gettext(
+            "Choose one of: %(choices)s.", choices=", ".join(CONTENT_LANGUAGES)
+        )
+    elif tag == current.language:
+        problems["language"] = gettext(
+            "The clause is written in this language (%(tag)s); choose another one.", tag=tag
+        )
+    title, text = title.strip(), text.strip()
+    if not 1 <= len(title) <= TRANSLATION_TITLE_MAX:
+        problems["title"] = gettext("Use 1 to %(max)s characters.", max=TRANSLATION_TITLE_MAX)
+    if not text:
+        problems["text"] = gettext("Write the translated text.")
+    elif len(text) > TRANSLATION_TEXT_MAX:
+        problems["text"] = gettext(
+            "Use at most %(max)s characters.", max=i18n.number(TRANSLATION_TEXT_MAX)
+        )
+    for name, value in (("title", title), ("text", text)):
+        if "\x00" in value:
+            problems[name] = gettext(NUL_PROBLEM)
+    if problems or tag is None:
+        raise ValidationFailed(gettext("The translation was not saved."), fields=problems)
+    found = db.scalar(
+        select(Translation).where(Translation.version_id == current.id, Translation.language == tag)
+    )
+    if found is None:
+        found = Translation(
+            version_id=current.id,
+            clause_id=clause.id,
+            community_id=community.id,
+            language=tag,
+            created_at=now,
+        )
+        db.add(found)
+    found.title = title
+    found.text = text
+    found.translator_id = user.id
+    found.updated_at = now
+    db.flush()
+    return found
+
+
+def delete_translation(
+    db: Session, *, actor: User | None, community: Community, clause: Clause, language: str
+) -> int:
+    """Moderators remove a clause's translations into a language (earlier versions' too, so
+    that a stale one does not take its place); how many went."""
+    community_permissions.ensure_can_moderate(
+        actor, communities_service.membership_of(db, community, actor)
+    )
+    tag = content_language(language)
+    db.execute(select(Clause.id).where(Clause.id == clause.id).with_for_update())
+    found = list(
+        db.scalars(
+            select(Translation).where(
+                Translation.clause_id == clause.id, Translation.language == (tag or language)
+            )
+        )
+    )
+    if not found:
+        raise NotFound(
+            gettext(
+                "Clause %(number)s has no translation into %(language)s.",
+                number=clause.number,
+                language=tag or language,
+            )
+        )
+    for translation in found:
+        db.delete(translation)
+    db.flush()
+    return len(found)
+
+
 # --- Writing: tags, import ----------------------------------------------------------------
 
 
@@ -446,7 +666,7 @@ def set_tags(
     unknown = [t for t in chosen if t not in TAGS]
     if unknown:
         raise ValidationFailed(
-            "Unknown tags.", fields={"tags": "Choose from: " + ", ".join(TAGS) + "."}
+            gettext("Unknown tags."), fields={"tags": "Choose from: " + ", ".join(TAGS) + "."}
         )
     # One save at a time per clause (the clause's row is held until the transaction ends):
     # two saves at once would both delete nothing and both insert the same tags.
@@ -522,17 +742,23 @@ def import_rules(
     )
     problem = None
     if "\x00" in markdown:
-        problem = NUL_PROBLEM
+        problem = gettext(NUL_PROBLEM)
     elif len(markdown) > IMPORT_MAX:
-        problem = f"Use at most {IMPORT_MAX:,} characters."
+        problem = gettext("Use at most %(max)s characters.", max=i18n.number(IMPORT_MAX))
     parsed = [] if problem else parse_rules(markdown)
     if not problem and not parsed:
-        problem = "Write at least one rule: a `## Section` heading with list items under it."
+        problem = gettext(
+            "Write at least one rule: a `## Section` heading with list items under it."
+        )
     if problem:
-        raise ValidationFailed("The rules were not imported.", fields={"markdown": problem})
+        raise ValidationFailed(
+            gettext("The rules were not imported."), fields={"markdown": problem}
+        )
     _lock(db, community)
     if latest_number(db, community):
-        raise Conflict("These guidelines are published already; change them through proposals.")
+        raise Conflict(
+            gettext("These guidelines are published already; change them through proposals.")
+        )
     version = _new_version(
         db,
         community,
@@ -556,6 +782,7 @@ def import_rules(
                 text=item.text,
                 by=user,
                 now=now,
+                language=community.language,
                 note=f"Imported by {user.display_name}",
             )
     db.flush()
@@ -674,7 +901,7 @@ def _decided_poll(db: Session, proposal: Proposal) -> Poll:
     lifecycle.ensure_can_move(proposal.state, ProposalState.ratified)
     poll = polls_service.current_poll(db, proposal)
     if poll is None or poll.tally is None:
-        raise Conflict("Only a proposal that passed its poll can be ratified.")
+        raise Conflict(gettext("Only a proposal that passed its poll can be ratified."))
     return poll
 
 
@@ -687,20 +914,31 @@ def ratify(
     user = community_permissions.require_user(actor)
     capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
     if capacity is None:
-        raise PermissionDenied("Only moderators (and rights holders, where required) ratify.")
+        raise PermissionDenied(
+            gettext("Only moderators (and rights holders, where required) ratify.")
+        )
     community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise ValidationFailed("The note is too long.", fields={"note": f"Use at most {NOTE_MAX}."})
+        raise ValidationFailed(
+            gettext("The note is too long."),
+            fields={"note": gettext("Use at most %(max)s.", max=NOTE_MAX)},
+        )
     if "\x00" in note:
-        raise ValidationFailed("The note is not valid.", fields={"note": NUL_PROBLEM})
+        raise ValidationFailed(
+            gettext("The note is not valid."), fields={"note": gettext(NUL_PROBLEM)}
+        )
     # One ratification at a time per community: version numbers and clause texts follow on.
     _lock(db, community)
     db.refresh(proposal)
     poll = _decided_poll(db, proposal)
     signed = signatures(db, proposal, poll)
     if capacity in {r.capacity for r in signed}:
-        raise Conflict(f"A {capacity.replace('_', ' ')} has ratified this proposal already.")
+        raise Conflict(
+            gettext("A moderator has ratified this proposal already.")
+            if capacity == "moderator"
+            else gettext("A rights holder has ratified this proposal already.")
+        )
     db.add(
         Ratification(
             proposal_id=proposal.id,
@@ -737,9 +975,11 @@ def send_back(
     user = community_permissions.require_user(actor)
     capacity = capacity_of(user, communities_service.membership_of(db, community, user), community)
     if capacity is None:
-        raise PermissionDenied("Only moderators (and rights holders, where required) return it.")
+        raise PermissionDenied(
+            gettext("Only moderators (and rights holders, where required) return it.")
+        )
     community_permissions.ensure_can_participate(db, actor=user, community=community, now=now)
-    text = public_reason(reason, hint="Say why it goes back, for the public record.")
+    text = public_reason(reason, hint=N_("Say why it goes back, for the public record."))
     _lock(db, community)
     db.refresh(proposal)
     poll = _decided_poll(db, proposal)
@@ -804,7 +1044,9 @@ def _new_version(
             db.flush()
     except IntegrityError:
         # The lock makes this rare; the unique number makes it harmless.
-        raise Conflict("Another change was published at the same moment; try again.") from None
+        raise Conflict(
+            gettext("Another change was published at the same moment; try again.")
+        ) from None
     tell.guidelines(
         db, community=community, number=version.number, summary=version.summary, actor=by, now=now
     )
@@ -865,11 +1107,13 @@ def _add_version(
     text: str,
     by: User,
     now: datetime,
+    language: str,
     note: str = "",
     proposal: Proposal | None = None,
     poll: Poll | None = None,
 ) -> ClauseVersion:
-    """Close the clause's version in force (if any) and add the next one."""
+    """Close the clause's version in force (if any) and add the next one, written in
+    `language`."""
     previous = db.scalar(
         select(ClauseVersion).where(
             ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
@@ -893,6 +1137,7 @@ def _add_version(
         objections=[o.to_json() for o in poll_record.objections(db, poll)] if poll else [],
         note=note[:500],
         created_by_id=by.id,
+        language=language,
     )
     db.add(version)
     db.flush()
@@ -902,18 +1147,22 @@ def _add_version(
 def _target(db: Session, proposal: Proposal, poll: Poll) -> tuple[Clause, ClauseVersion]:
     """The clause an amend or repeal proposal changes, unchanged since its poll opened."""
     clause = get_clause(db, proposal.community, proposal.target_clause or "")
-    current = db.scalar(
-        select(ClauseVersion).where(
-            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
-        )
-    )
+    current = _newest_version(db, clause)
     if current is None or current.change == Change.repealed:
-        raise Conflict(f"Clause {clause.number} is no longer in force; return this proposal.")
+        raise Conflict(
+            gettext(
+                "Clause %(number)s is no longer in force; return this proposal.",
+                number=clause.number,
+            )
+        )
     if current.effective_from > poll.opened_at:
         # Ratifying would silently undo the change published since the community voted.
         raise Conflict(
-            f"Clause {clause.number} changed after this proposal's poll opened; return the "
-            "proposal to deliberation so it can be based on the current text."
+            gettext(
+                "Clause %(number)s changed after this proposal's poll opened; return the proposal "
+                "to deliberation so it can be based on the current text.",
+                number=clause.number,
+            )
         )
     return clause, current
 
@@ -956,6 +1205,7 @@ def _publish(
         text=proposal.norm_text,
         by=by,
         now=now,
+        language=proposal.language or community.language,
         note=notes,
         proposal=proposal,
         poll=poll,

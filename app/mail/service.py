@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.errors import PermissionDenied
+from app.i18n import gettext as _
 from app.mail.models import OutboxMail
 from app.mail.sender import Sender
 
@@ -117,5 +118,5 @@ def has_waiting(db: Session, now: datetime) -> bool:
 def recent(db: Session, *, actor: User | None, limit: int = 50) -> list[OutboxMail]:
     """The latest mails, for site admins (in development, where nothing leaves the machine)."""
     if actor is None or not actor.is_admin:
-        raise PermissionDenied("Only site administrators read the outbox.")
+        raise PermissionDenied(_("Only site administrators read the outbox."))
     return list(db.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(limit)))

@@ -19,6 +19,7 @@ from app.communities.models import (
 )
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.i18n import gettext
 from app.moderation import appeals as appeals_service
 from app.moderation import log as log_service
 from app.moderation import members, service
@@ -240,7 +241,7 @@ def list_flags(
 
 def _exactly_one(**refs: int | None) -> None:
     if sum(value is not None for value in refs.values()) != 1:
-        problem = "Name exactly one of " + " and ".join(refs) + "."
+        problem = gettext("Name exactly one of %(names)s.", names=" and ".join(refs))
         raise ValidationFailed(problem, fields=dict.fromkeys(refs, problem))
 
 

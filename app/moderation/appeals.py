@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import paging
+from app import i18n, paging
 from app.accounts.models import User
 from app.communities import moderation_log
 from app.communities import permissions as community_permissions
@@ -26,6 +26,8 @@ from app.communities.models import Community, LogAction, Suspension
 from app.discussion import service as discussion_service
 from app.discussion.models import Comment
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.moderation import members
 from app.moderation import permissions as perms
 from app.moderation.models import Appeal, AppealDecision
@@ -49,14 +51,18 @@ class Decision(enum.StrEnum):
 def _message(message: str) -> str:
     text = message.strip()
     if not text:
-        problem = "Say why the decision should be undone."
+        problem = _("Say why the decision should be undone.")
     elif len(text) > MESSAGE_MAX:
-        problem = f"Use at most {MESSAGE_MAX:,} characters (this has {len(text):,})."
+        problem = _(
+            "Use at most %(max)s characters (this has %(count)s).",
+            max=i18n.number(MESSAGE_MAX),
+            count=i18n.number(len(text)),
+        )
     elif "\x00" in text:
-        problem = NUL_PROBLEM
+        problem = _(NUL_PROBLEM)
     else:
         return text
-    raise ValidationFailed("Please correct your appeal.", fields={"message": problem})
+    raise ValidationFailed(_("Please correct your appeal."), fields={"message": problem})
 
 
 def _community_of_comment(db: Session, comment: Comment) -> int:
@@ -83,27 +89,27 @@ def appeal(
     user = community_permissions.require_user(actor)
     if comment is not None:
         if _community_of_comment(db, comment) != community.id:
-            raise NotFound("There is no such comment in this community.")
+            raise NotFound(_("There is no such comment in this community."))
         perms.ensure_is_appellant(user, comment.author_id, "this comment")
         if comment.is_deleted or not comment.is_removed:
-            raise Conflict("Only a comment a moderator has hidden can be appealed.")
+            raise Conflict(_("Only a comment a moderator has hidden can be appealed."))
         existing = select(Appeal.id).where(Appeal.comment_id == comment.id)
     elif work is not None:
         if work.community_id != community.id:
-            raise NotFound("There is no such work in this community.")
+            raise NotFound(_("There is no such work in this community."))
         perms.ensure_is_appellant(user, work.created_by_id, "this work")
         if not work.is_removed:
-            raise Conflict("Only a work a moderator has hidden can be appealed.")
+            raise Conflict(_("Only a work a moderator has hidden can be appealed."))
         existing = select(Appeal.id).where(Appeal.work_id == work.id)
     else:
         assert suspension is not None
         if suspension.community_id != community.id or suspension.user_id != user.id:
-            raise NotFound("There is no such suspension of yours in this community.")
+            raise NotFound(_("There is no such suspension of yours in this community."))
         if not suspension.is_active(now):
-            raise Conflict("This suspension is over; there is nothing left to appeal.")
+            raise Conflict(_("This suspension is over; there is nothing left to appeal."))
         existing = select(Appeal.id).where(Appeal.suspension_id == suspension.id)
     text = _message(message)
-    once = Conflict("You have appealed this once already; each decision is appealed only once.")
+    once = Conflict(_("You have appealed this once already; each decision is appealed only once."))
     if db.scalar(existing) is not None:
         raise once
     row = Appeal(
@@ -141,7 +147,7 @@ def appeal_by_id(
     """`appeal`, with what is appealed named by its kind and id (as forms and the API do)."""
     user = community_permissions.require_user(actor)
     if kind not in KINDS or target_id is None or not 1 <= target_id <= MAX_ID:
-        problem = "Choose what to appeal: one of your hidden comments or works, or a suspension."
+        problem = _("Choose what to appeal: one of your hidden comments or works, or a suspension.")
         raise ValidationFailed(problem, fields={"target": problem})
     if kind == "comment":
         comment = discussion_service.get_comment(db, target_id, viewer=user)
@@ -171,7 +177,7 @@ def get_appeal(db: Session, appeal_id: int, *, viewer: User | None) -> Appeal:
         if not perms.can_review(user, communities_service.membership_of(db, community, user)):
             found = None
     if found is None:
-        raise NotFound("There is no such appeal.")
+        raise NotFound(_("There is no such appeal."))
     return found
 
 
@@ -192,9 +198,11 @@ def decide(
         actor, communities_service.membership_of(db, community, actor)
     )
     if decision not in Decision.__members__:
-        raise ValidationFailed("Choose a decision.", fields={"decision": "Choose grant or deny."})
+        raise ValidationFailed(
+            _("Choose a decision."), fields={"decision": _("Choose grant or deny.")}
+        )
     chosen = Decision(decision)
-    text = public_reason(reason, hint="Say why, for the appellant and the public log.")
+    text = public_reason(reason, hint=N_("Say why, for the appellant and the public log."))
     outcome = AppealDecision.granted if chosen == Decision.grant else AppealDecision.denied
     # Claimed first: two moderators deciding at once cannot both decide.
     claimed = db.execute(
@@ -205,7 +213,7 @@ def decide(
     )
     db.refresh(appeal)
     if not getattr(claimed, "rowcount", 0):
-        raise Conflict("This appeal has been decided already.")
+        raise Conflict(_("This appeal has been decided already."))
     if chosen == Decision.grant:
         _undo(db, appeal, moderator, text, now)
     moderation_log.record(
@@ -221,12 +229,14 @@ def decide(
         comment_id=appeal.comment_id,
         work_id=appeal.work_id,
     )
-    verdict = "granted" if chosen == Decision.grant else "denied"
     notifications_service.notify(
         db,
         recipients=[appeal.appellant_id],
         kind=Kind.moderation,
-        text=f"Your appeal in {community.name} was {verdict}: {text}",
+        message=N_("Your appeal in %(community)s was granted: %(reason)s")
+        if chosen == Decision.grant
+        else N_("Your appeal in %(community)s was denied: %(reason)s"),
+        params={"community": community.name, "reason": text},
         url=members.record_url(community) + f"#appeal-{appeal.id}",
         now=now,
         community=community,
@@ -288,8 +298,8 @@ def appeals(
         value = after[0]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
             raise ValidationFailed(
-                "The cursor is not valid.",
-                fields={"cursor": "Use the next_cursor of a previous page."},
+                _("The cursor is not valid."),
+                fields={"cursor": _("Use the next_cursor of a previous page.")},
             )
         query = query.where(Appeal.id < value if decided else Appeal.id > value)
     order = Appeal.id.desc() if decided else Appeal.id

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import moderation_log
@@ -32,6 +33,8 @@ from app.communities.models import (
 )
 from app.discussion.models import Comment
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.moderation import permissions as perms
 from app.moderation.models import Appeal
 from app.notifications import service as notifications_service
@@ -63,14 +66,18 @@ def _member(db: Session, community: Community, username: str) -> tuple[User, Mem
 def _message(message: str) -> str:
     text = message.strip()
     if not text:
-        problem = "Write the warning the member will read."
+        problem = _("Write the warning the member will read.")
     elif len(text) > MESSAGE_MAX:
-        problem = f"Use at most {MESSAGE_MAX:,} characters (this has {len(text):,})."
+        problem = _(
+            "Use at most %(max)s characters (this has %(count)s).",
+            max=i18n.number(MESSAGE_MAX),
+            count=i18n.number(len(text)),
+        )
     elif "\x00" in text:
-        problem = NUL_PROBLEM
+        problem = _(NUL_PROBLEM)
     else:
         return text
-    raise ValidationFailed("Please correct the warning.", fields={"message": problem})
+    raise ValidationFailed(_("Please correct the warning."), fields={"message": problem})
 
 
 def optional_reason(reason: str) -> str:
@@ -122,7 +129,8 @@ def warn(
         db,
         recipients=[member],
         kind=Kind.moderation,
-        text=f"A moderator of {community.name} sent you a warning. Read it and acknowledge it.",
+        message=N_("A moderator of %(community)s sent you a warning. Read it and acknowledge it."),
+        params={"community": community.name},
         url=record_url(community) + f"#warning-{warning.id}",
         now=now,
         community=community,
@@ -136,7 +144,7 @@ def get_warning(db: Session, warning_id: int, *, viewer: User | None) -> MemberW
     user = community_permissions.require_user(viewer)
     warning = db.get(MemberWarning, warning_id) if 1 <= warning_id < 2**63 else None
     if warning is None or warning.user_id != user.id:
-        raise NotFound("There is no such warning.")
+        raise NotFound(_("There is no such warning."))
     return warning
 
 
@@ -146,7 +154,7 @@ def acknowledge(
     """The member says they have read the warning; a second click changes nothing."""
     user = community_permissions.require_user(actor)
     if warning.user_id != user.id:
-        raise NotFound("There is no such warning.")
+        raise NotFound(_("There is no such warning."))
     if warning.acknowledged_at is None:
         warning.acknowledged_at = now
         db.flush()
@@ -167,8 +175,10 @@ def my_warnings(db: Session, user: User, *, pending_only: bool = False) -> list[
 def _days(days: int | None) -> int:
     if days is None or not 1 <= days <= MAX_DAYS:
         raise ValidationFailed(
-            "Please correct the period.",
-            fields={"days": f"Suspend for a whole number of days, from 1 to {MAX_DAYS}."},
+            _("Please correct the period."),
+            fields={
+                "days": _("Suspend for a whole number of days, from 1 to %(max)s.", max=MAX_DAYS)
+            },
         )
     return days
 
@@ -197,19 +207,23 @@ def suspend(
     except ValidationFailed as exc:
         problems.update(exc.fields)
     try:
-        text = public_reason(reason, hint="Say why, for the public moderation log.")
+        text = public_reason(reason, hint=N_("Say why, for the public moderation log."))
     except ValidationFailed as exc:
         problems.update(exc.fields)
     if problems or period is None or text is None:
-        raise ValidationFailed("The member was not suspended.", fields=problems)
+        raise ValidationFailed(_("The member was not suspended."), fields=problems)
     # One suspension at a time: the member's row serializes two moderators acting at once.
     assert membership is not None
     db.execute(select(Membership.id).where(Membership.id == membership.id).with_for_update())
     current = community_permissions.active_suspension(db, community, member, now)
     if current is not None:
         raise Conflict(
-            f"{member.display_name} is suspended until {_when(current.ends_at)} already; "
-            "lift that suspension first to set another period."
+            _(
+                "%(member)s is suspended until %(when)s already; lift that suspension first to "
+                "set another period.",
+                member=member.display_name,
+                when=_when(current.ends_at),
+            )
         )
     suspension = Suspension(
         community_id=community.id,
@@ -236,7 +250,12 @@ def suspend(
         db,
         recipients=[member],
         kind=Kind.moderation,
-        text=f"You are suspended in {community.name} until {_when(suspension.ends_at)}: {text}",
+        message=N_("You are suspended in %(community)s until %(ends_at)s: %(reason)s"),
+        params={
+            "community": community.name,
+            "ends_at": suspension.ends_at.astimezone(UTC).isoformat(),
+            "reason": text,
+        },
         url=record_url(community),
         now=now,
         community=community,
@@ -259,10 +278,10 @@ def lift(
         actor, communities_service.membership_of(db, community, actor)
     )
     member = accounts_service.get_user(db, username)
-    text = public_reason(reason, hint="Say why, for the public moderation log.")
+    text = public_reason(reason, hint=N_("Say why, for the public moderation log."))
     suspension = community_permissions.active_suspension(db, community, member, now)
     if suspension is None:
-        raise Conflict(f"{member.display_name} is not suspended here.")
+        raise Conflict(_("%(member)s is not suspended here.", member=member.display_name))
     end_suspension(db, suspension, moderator, text, now)
     return suspension
 
@@ -298,7 +317,8 @@ def end_suspension(
         db,
         recipients=[suspension.user_id],
         kind=Kind.moderation,
-        text=f"Your suspension in {community.name} was lifted: {reason}",
+        message=N_("Your suspension in %(community)s was lifted: %(reason)s"),
+        params={"community": community.name, "reason": reason},
         url=record_url(community),
         now=now,
         community=community,
@@ -310,7 +330,7 @@ def get_suspension(db: Session, suspension_id: int) -> Suspension:
     """A suspension by id; the services decide who may do what with it."""
     found = db.get(Suspension, suspension_id) if 1 <= suspension_id < 2**63 else None
     if found is None:
-        raise NotFound("There is no such suspension.")
+        raise NotFound(_("There is no such suspension."))
     return found
 
 

@@ -8,12 +8,13 @@ from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities.models import Membership
 from app.errors import NotFound, PermissionDenied
+from app.i18n import gettext as _
 
 
 def ensure_can_flag(actor: User | None, membership: Membership | None) -> User:
     user = community_permissions.require_user(actor)
     if membership is None:
-        raise PermissionDenied("Only members of this community may flag what is posted in it.")
+        raise PermissionDenied(_("Only members of this community may flag what is posted in it."))
     return user
 
 
@@ -36,16 +37,27 @@ def ensure_can_sanction(
     "warn" or "suspend". Moderators and site admins are not suspended: their role is changed
     first (in the public log too)."""
     if member_membership is None:
-        raise NotFound(f"{member.display_name} is not a member of this community.")
+        raise NotFound(
+            _("%(member)s is not a member of this community.", member=member.display_name)
+        )
     if member.id == moderator.id:
-        raise PermissionDenied(f"You cannot {what} yourself.")
+        raise PermissionDenied(
+            _("You cannot warn yourself.") if what == "warn" else _("You cannot suspend yourself.")
+        )
     if what == "suspend" and community_permissions.is_moderator(member, member_membership):
         raise PermissionDenied(
-            f"{member.display_name} is a moderator here; change their role before suspending them."
+            _(
+                "%(member)s is a moderator here; change their role before suspending them.",
+                member=member.display_name,
+            )
         )
 
 
 def ensure_is_appellant(actor: User, owner_id: int | None, what: str) -> None:
     """Only the member a decision was about appeals it."""
     if owner_id != actor.id:
-        raise PermissionDenied(f"Only the member who wrote {what} may appeal its hiding.")
+        raise PermissionDenied(
+            _("Only the member who wrote this comment may appeal its hiding.")
+            if what == "this comment"
+            else _("Only the member who wrote this work may appeal its hiding.")
+        )

@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.discussion import service as discussion_service
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.i18n import N_
+from app.i18n import gettext as _
 from app.moderation import appeals as appeals_service
 from app.moderation import log as log_service
 from app.moderation import members, service
@@ -37,7 +38,7 @@ router = APIRouter(tags=["moderation"])
 ITEM_KEY = re.compile(r"^(comment|work|proposal)-[0-9]{1,19}$")
 
 FormStr = Annotated[str, Form()]
-FLAGGED = "Thanks — moderators will review it."
+FLAGGED = N_("Thanks — moderators will review it.")
 Errors = dict[str, dict[str, str]]
 #: Suspension periods offered by the form, in days (the API takes any from 1 to 365).
 PERIODS = [
@@ -91,7 +92,7 @@ def flag_comment(
         request,
         back,
         lambda: service.flag_comment(db, actor=user, comment=comment, reason=reason, now=utcnow()),
-        FLAGGED,
+        _(FLAGGED),
         refusals=(DomainError,),  # a refused flag goes back where it came from
     )
 
@@ -111,7 +112,7 @@ def flag_work(
         request,
         work_path(community.slug, work.id),
         lambda: service.flag_work(db, actor=user, work=work, reason=reason, now=utcnow()),
-        FLAGGED,
+        _(FLAGGED),
         refusals=(DomainError,),
     )
 
@@ -133,7 +134,7 @@ def flag_proposal(
         lambda: service.flag_proposal(
             db, actor=user, proposal=proposal, reason=reason, now=utcnow()
         ),
-        FLAGGED,
+        _(FLAGGED),
         refusals=(DomainError,),
     )
 
@@ -190,13 +191,14 @@ def queue_page(request: Request, db: SessionDep, user: CurrentUser, slug: str) -
 
 
 def _resolved_message(kind: str, result: service.Resolution) -> str:
+    item = _(service.FLAGGABLE[kind]) if kind in service.FLAGGABLE else kind
     if result.action == service.Action.hide:
-        return f"The {kind} is hidden, with your reason shown in its place."
+        return _("The %(item)s is hidden, with your reason shown in its place.", item=item)
     if result.action == service.Action.lock:
-        return "The proposal is locked: its thread takes no new comments."
+        return _("The proposal is locked: its thread takes no new comments.")
     if result.restored:
-        return f"Flags dismissed; the {kind} is shown again."
-    return "Flags dismissed."
+        return _("Flags dismissed; the %(item)s is shown again.", item=item)
+    return _("Flags dismissed.")
 
 
 def _queue_action(
@@ -386,7 +388,7 @@ def restore_comment(
         service.restore(
             db, actor=user, community=community, comment=comment, reason=reason, now=utcnow()
         )
-        return "The comment is shown again."
+        return _("The comment is shown again.")
 
     return _queue_action(
         request,
@@ -413,7 +415,7 @@ def restore_work(
 
     def run() -> str:
         service.restore(db, actor=user, community=community, work=work, reason=reason, now=utcnow())
-        return "The work is shown again."
+        return _("The work is shown again.")
 
     return _queue_action(
         request,
@@ -439,7 +441,7 @@ def decide_appeal(
     community = _reviewer(db, user, slug)
     appeal = appeals_service.get_appeal(db, appeal_id, viewer=user)
     if appeal.community_id != community.id:
-        raise NotFound("There is no such appeal in this community.")
+        raise NotFound(_("There is no such appeal in this community."))
 
     def run() -> str:
         appeals_service.decide(
@@ -477,7 +479,7 @@ def find_member(
         return see_other(
             request,
             _queue_url(community),
-            message="There is no member by that name.",
+            message=_("There is no member by that name."),
             level="error",
         )
     return see_other(request, _member_url(community, member.username))
@@ -732,7 +734,7 @@ def create_appeal(
     return see_other(
         request,
         _mine_url(community, f"#{key}"),
-        message="Your appeal is sent; a moderator will decide, and you will be told.",
+        message=_("Your appeal is sent; a moderator will decide, and you will be told."),
     )
 
 
@@ -749,7 +751,7 @@ def acknowledge_warning(
     return see_other(
         request,
         safe_next(next, _mine_url(warning.community)),
-        message="Thank you: the warning is acknowledged.",
+        message=_("Thank you: the warning is acknowledged."),
     )
 
 

@@ -27,6 +27,8 @@ from app.communities.models import Community
 from app.discussion import service as discussion_service
 from app.discussion.models import Comment
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.moderation import permissions as perms
 from app.moderation.models import Flag, FlagResolution
 from app.proposals import service as proposals_service
@@ -178,21 +180,35 @@ def _add_flag(
         limit=FLAG_LIMIT,
         window=FLAG_WINDOW,
         now=now,
-        what="flags in a short time",
+        what=N_("flags in a short time"),
     )
     try:
         with db.begin_nested():
             db.add(flag)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"You already flagged this {what}; moderators will review it.") from None
+        raise Conflict(
+            _("You already flagged this %(what)s; moderators will review it.", what=_flagged(what))
+        ) from None
     ratelimit.hit(db, bucket="flag", key=str(user.id), now=now)
+
+
+#: What a member flags, as a refusal names it.
+FLAGGABLE = {"comment": N_("comment"), "work": N_("work"), "proposal": N_("proposal")}
+
+
+def _flagged(what: str) -> str:
+    return _(FLAGGABLE[what]) if what in FLAGGABLE else what
 
 
 def _already(existing: Flag, what: str) -> None:
     if existing.resolved_at is None:
-        raise Conflict(f"You already flagged this {what}; moderators will review it.")
-    raise Conflict(f"You flagged this {what} before, and a moderator has reviewed it.")
+        raise Conflict(
+            _("You already flagged this %(what)s; moderators will review it.", what=_flagged(what))
+        )
+    raise Conflict(
+        _("You flagged this %(what)s before, and a moderator has reviewed it.", what=_flagged(what))
+    )
 
 
 def _reached(db: Session, community: Community, target: ColumnElement[bool]) -> bool:
@@ -207,7 +223,7 @@ def _flagger(db: Session, actor: User | None, community: Community, now: datetim
     return user
 
 
-FLAG_HINT = "Say what is wrong with it (1 to 500 characters)."
+FLAG_HINT = N_("Say what is wrong with it (1 to 500 characters).")
 
 
 def flag_comment(
@@ -218,12 +234,12 @@ def flag_comment(
     community = proposal.community
     user = _flagger(db, actor, community, now)
     if comment.author_id == user.id:
-        raise PermissionDenied("You cannot flag your own comment; edit or delete it instead.")
+        raise PermissionDenied(_("You cannot flag your own comment; edit or delete it instead."))
     text = public_reason(reason, hint=FLAG_HINT)
     if comment.is_deleted:
-        raise Conflict("This comment was deleted by its author.")
+        raise Conflict(_("This comment was deleted by its author."))
     if comment.is_removed:
-        raise Conflict("A moderator has already hidden this comment.")
+        raise Conflict(_("A moderator has already hidden this comment."))
     _lock(db, Comment, comment.id)
     target = Flag.comment_id == comment.id
     flag = Flag(
@@ -244,10 +260,12 @@ def flag_work(db: Session, *, actor: User | None, work: Work, reason: str, now: 
     community = work.community
     user = _flagger(db, actor, community, now)
     if work.created_by_id == user.id:
-        raise PermissionDenied("You registered this work, so you cannot flag it; edit it instead.")
+        raise PermissionDenied(
+            _("You registered this work, so you cannot flag it; edit it instead.")
+        )
     text = public_reason(reason, hint=FLAG_HINT)
     if work.is_removed:
-        raise Conflict("A moderator has already hidden this work.")
+        raise Conflict(_("A moderator has already hidden this work."))
     _lock(db, Work, work.id)
     target = Flag.work_id == work.id
     flag = Flag(
@@ -266,7 +284,9 @@ def flag_proposal(
     community = proposal.community
     user = _flagger(db, actor, community, now)
     if user.id in proposals_service.author_ids(db, proposal):
-        raise PermissionDenied("You cannot flag a proposal you wrote; edit or withdraw it instead.")
+        raise PermissionDenied(
+            _("You cannot flag a proposal you wrote; edit or withdraw it instead.")
+        )
     text = public_reason(reason, hint=FLAG_HINT)
     _lock(db, Proposal, proposal.id)
     target = Flag.proposal_id == proposal.id
@@ -328,8 +348,8 @@ def queue(
         value = after[0]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
             raise ValidationFailed(
-                "The cursor is not valid.",
-                fields={"cursor": "Use the next_cursor of a previous page."},
+                _("The cursor is not valid."),
+                fields={"cursor": _("Use the next_cursor of a previous page.")},
             )
         query = query.having(func.min(Flag.id) > value)
     rows = db.execute(query.order_by(func.min(Flag.id)).limit(limit)).all()
@@ -390,11 +410,11 @@ def _in_community(
     proposal: Proposal | None,
 ) -> None:
     if comment is not None and _proposal_of(db, comment).community_id != community.id:
-        raise NotFound("There is no such comment in this community.")
+        raise NotFound(_("There is no such comment in this community."))
     if work is not None and work.community_id != community.id:
-        raise NotFound("There is no such work in this community.")
+        raise NotFound(_("There is no such work in this community."))
     if proposal is not None and proposal.community_id != community.id:
-        raise NotFound("There is no such proposal in this community.")
+        raise NotFound(_("There is no such proposal in this community."))
 
 
 def _claim_flags(
@@ -448,7 +468,8 @@ def resolve(
     choices = ("lock", "dismiss") if proposal is not None else ("hide", "dismiss")
     if action not in choices:
         raise ValidationFailed(
-            "Choose what to do.", fields={"action": f"Choose {' or '.join(choices)}."}
+            _("Choose what to do."),
+            fields={"action": _("Choose %(choices)s.", choices=" or ".join(choices))},
         )
     chosen = Action(action)
     text = public_reason(reason) if chosen != Action.dismiss else _optional_reason(reason)
@@ -464,7 +485,9 @@ def resolve(
         target = Flag.proposal_id == proposal.id
     resolved = _claim_flags(db, community, target, moderator, RESOLUTIONS[chosen], now)
     if resolved == 0:
-        raise Conflict("There are no open flags on this item: another moderator has resolved them.")
+        raise Conflict(
+            _("There are no open flags on this item: another moderator has resolved them.")
+        )
     restored = False
     if chosen == Action.hide and comment is not None:
         discussion_service.hide_comment(db, actor=actor, comment=comment, reason=text, now=now)
@@ -517,7 +540,7 @@ def restore(
     text = _optional_reason(reason)
     item: Comment | Work = comment if comment is not None else work  # type: ignore[assignment]
     if item.hidden_at is None:
-        raise Conflict("It is shown already.")
+        raise Conflict(_("It is shown already."))
     target = Flag.comment_id == item.id if comment is not None else Flag.work_id == item.id
     _claim_flags(db, community, target, moderator, FlagResolution.dismissed, now)
     if comment is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.i18n import gettext as _
 from app.notifications import service
 from app.notifications.models import Kind, Notification, Preference
 from app.notifications.schemas import (
@@ -31,7 +32,7 @@ def notification_out(request: Request, note: Notification) -> NotificationOut:
     return NotificationOut(
         id=note.id,
         kind=note.kind,
-        text=note.text,
+        text=note.rendered,
         url=str(request.base_url).rstrip("/") + note.url,
         community=note.community.slug if note.community else None,
         actor=note.actor.username if note.actor else None,
@@ -92,8 +93,8 @@ def mark_read(db: SessionDep, user: CurrentUser, body: MarkRead) -> MarkedOut:
     now = utcnow()
     if body.all == bool(body.ids):
         raise ValidationFailed(
-            "Say which notifications to mark read.",
-            fields={"ids": "Send either ids or all: true."},
+            _("Say which notifications to mark read."),
+            fields={"ids": _("Send either ids or all: true.")},
         )
     if body.all:
         marked = service.mark_all_read(db, actor=user, now=now, up_to=body.up_to)

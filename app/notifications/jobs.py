@@ -16,7 +16,10 @@ from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.accounts.models import User
+from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.mail import service as mail_service
 from app.notifications import service, tell
 from app.notifications.models import (
@@ -36,14 +39,17 @@ DIGEST_LINES = 100
 UNSUBSCRIBE_PATH = "/notifications/unsubscribe/"
 PREFERENCES_PATH = "/notifications/preferences"
 LIST_PATH = "/notifications"
+SITE_NAME = "Norms Forum"
 
 
 @dataclass(frozen=True)
 class Links:
-    """What a mail needs to link back: the site's address and the secret that signs links."""
+    """What a mail needs to link back: the site's address and the secret that signs links;
+    and the language of members who chose none."""
 
     base_url: str
     secret: str
+    default_language: str = i18n.DEFAULT
 
     def to(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -110,25 +116,35 @@ def remind_closing_polls(db: Session, *, now: datetime, batch: int = BATCH) -> i
 # --- Mail at once -------------------------------------------------------------------------
 
 
+def _stop_kind(kind: Kind, link: str) -> str:
+    return _("Stop mail about %(kind)s: <%(link)s>", kind=_(kind.label).lower(), link=link)
+
+
 def at_once_mail(note: Notification, user: User, links: Links) -> tuple[str, str, dict[str, str]]:
-    """Subject, plain-text body and header fields of one notification's mail."""
+    """Subject, plain-text body and header fields of one notification's mail, in the
+    member's language."""
     kind_link = links.unsubscribe(user.id, note.kind)
-    body = "\n".join(
-        [
-            f"Hello {user.display_name},",
-            "",
-            note.text,
-            f"<{links.to(note.url)}>",
-            "",
-            "-- ",
-            "You receive this because your notification preference is email at once.",
-            f"Stop mail about {note.kind.label.lower()}: <{kind_link}>",
-            f"Stop all notification mail: <{links.unsubscribe(user.id, 'all')}>",
-            f"Change your preferences: <{links.to(PREFERENCES_PATH)}>",
-            "",
-        ]
-    )
-    return note.text, body, _headers(kind_link)
+    with i18n.speaking(user.locale, links.default_language):
+        text = note.rendered
+        body = "\n".join(
+            [
+                _("Hello %(name)s,", name=user.display_name),
+                "",
+                text,
+                f"<{links.to(note.url)}>",
+                "",
+                "-- ",
+                _("You receive this because your notification preference is email at once."),
+                _stop_kind(note.kind, kind_link),
+                _(
+                    "Stop all notification mail: <%(link)s>",
+                    link=links.unsubscribe(user.id, "all"),
+                ),
+                _("Change your preferences: <%(link)s>", link=links.to(PREFERENCES_PATH)),
+                "",
+            ]
+        )
+    return text, body, _headers(kind_link)
 
 
 def mail_at_once(db: Session, *, now: datetime, links: Links, batch: int = BATCH) -> int:
@@ -207,35 +223,59 @@ def digest_mail(
 ) -> tuple[str, str, dict[str, str]]:
     """Subject, plain-text body (a line per notification with its link, grouped by community)
     and header fields of one member's digest."""
+    with i18n.speaking(user.locale, links.default_language):
+        return _digest_mail(user, notes, links)
+
+
+def _digest_mail(
+    user: User, notes: list[Notification], links: Links
+) -> tuple[str, str, dict[str, str]]:
     shown = notes[:DIGEST_LINES]
     groups: dict[str, list[Notification]] = defaultdict(list)
     for note in shown:
-        groups[note.community.name if note.community else "Norms Forum"].append(note)
+        groups[note.community.name if note.community else SITE_NAME].append(note)
     count = len(notes)
     lines = [
-        f"Hello {user.display_name},",
+        _("Hello %(name)s,", name=user.display_name),
         "",
-        f"{count} notification{'s' if count != 1 else ''} since your last digest:",
+        ngettext(
+            "%(num)s notification since your last digest:",
+            "%(num)s notifications since your last digest:",
+            count,
+            num=i18n.number(count),
+        ),
     ]
     for name, group in groups.items():
         lines += ["", name, "=" * len(name)]
-        lines += [f"- {note.text} <{links.to(note.url)}>" for note in group]
+        lines += [f"- {note.rendered} <{links.to(note.url)}>" for note in group]
     if count > len(shown):
-        lines += ["", f"And {count - len(shown)} more: <{links.to(LIST_PATH)}>"]
+        lines += [
+            "",
+            _(
+                "And %(count)s more: <%(link)s>",
+                count=i18n.number(count - len(shown)),
+                link=links.to(LIST_PATH),
+            ),
+        ]
     everything = links.unsubscribe(user.id, "all")
     lines += [
         "",
         "-- ",
-        "You receive this daily digest because of your notification preference.",
+        _("You receive this daily digest because of your notification preference."),
     ]
     for kind in sorted({note.kind for note in shown}, key=list(Kind).index):
-        lines.append(f"Stop mail about {kind.label.lower()}: <{links.unsubscribe(user.id, kind)}>")
+        lines.append(_stop_kind(kind, links.unsubscribe(user.id, kind)))
     lines += [
-        f"Stop the digest (and all notification mail): <{everything}>",
-        f"Change your preferences: <{links.to(PREFERENCES_PATH)}>",
+        _("Stop the digest (and all notification mail): <%(link)s>", link=everything),
+        _("Change your preferences: <%(link)s>", link=links.to(PREFERENCES_PATH)),
         "",
     ]
-    subject = f"Norms Forum digest: {count} notification{'s' if count != 1 else ''}"
+    subject = ngettext(
+        "Norms Forum digest: %(num)s notification",
+        "Norms Forum digest: %(num)s notifications",
+        count,
+        num=i18n.number(count),
+    )
     return subject, "\n".join(lines), _headers(everything)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import i18n
 from app.accounts.models import User
 from app.communities.models import Community
 from app.db import Base, UTCDateTime, created_at, intpk, str_enum
@@ -75,8 +78,13 @@ class Notification(Base):
         ForeignKey("communities.id", ondelete="CASCADE")
     )
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    #: One sentence, written when the event happened ("Rin replied to your comment on ...").
+    #: One sentence, written in English when the event happened ("Rin replied to your comment
+    #: on ..."): what is shown of notifications older than `message`.
     text: Mapped[str] = mapped_column(String(300))
+    #: The sentence as a message id (English, with `%(name)s` placeholders) and the values that
+    #: fill it, so that each reader reads it in their own language (see `rendered`).
+    message: Mapped[str | None] = mapped_column(String(300))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Where it leads, a path on this site.
     url: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[created_at]
@@ -90,6 +98,32 @@ class Notification(Base):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def rendered(self) -> str:
+        """The sentence in the current language (its English `text` when it has no message)."""
+        if not self.message:
+            return self.text
+        try:
+            return render(self.message, self.params or {})
+        except (KeyError, TypeError, ValueError):
+            # A row out of step with the catalogs must not break the page: its English text.
+            return self.text
+
+
+def render(message: str, params: Mapping[str, Any]) -> str:
+    """A notification's message in the current language, filled with its values: a value
+    whose name ends in `_at` is a moment (ISO 8601), written the reader's way."""
+    values: dict[str, object] = {}
+    for name, value in params.items():
+        if name.endswith("_at") and isinstance(value, str):
+            try:
+                values[name] = i18n.date_time(datetime.fromisoformat(value))
+                continue
+            except ValueError:
+                pass
+        values[name] = value
+    return i18n.gettext(message, **values)
 
 
 class Preference(Base):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Form, Request
+from markupsafe import escape
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from app import events
@@ -16,6 +17,8 @@ from app.accounts.models import User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.notifications import service
 from app.notifications.models import Delivery, Kind
 from app.web.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
@@ -78,7 +81,9 @@ def read_one(
 @router.post("/notifications/read-all", name="read_all_notifications")
 def read_all(request: Request, db: SessionDep, user: CurrentUser, up_to: FormStr = "") -> Response:
     marked = service.mark_all_read(db, actor=user, now=utcnow(), up_to=_id_param(up_to))
-    message = f"Marked {marked} notification{'s' if marked != 1 else ''} read."
+    message = ngettext(
+        "Marked %(num)d notification read.", "Marked %(num)d notifications read.", marked
+    )
     return see_other(request, "/notifications", message=message, level="info")
 
 
@@ -137,7 +142,9 @@ def save_preferences(
         return _preferences_page(
             request, settings, user, values, errors=exc.fields, status_code=422
         )
-    return see_other(request, "/notifications/preferences", message="Your preferences were saved.")
+    return see_other(
+        request, "/notifications/preferences", message=_("Your preferences were saved.")
+    )
 
 
 # --- One-click unsubscribe ----------------------------------------------------------------
@@ -182,11 +189,12 @@ async def unsubscribe(request: Request) -> Response:
 
     subscription = await to_thread.run_sync(run)
     if one_click:
-        return HTMLResponse(f"<p>Unsubscribed from {subscription.what}.</p>")
+        said = escape(_("Unsubscribed from %(what)s.", what=subscription.what))
+        return HTMLResponse(f"<p>{said}</p>")
     return see_other(
         request,
         f"/notifications/unsubscribe/{token}",
-        message=f"You will no longer receive {subscription.what}.",
+        message=_("You will no longer receive %(what)s.", what=subscription.what),
     )
 
 

@@ -17,7 +17,10 @@ NotificationIdIn = Annotated[int, Field(ge=1, le=MAX_ID)]
 class NotificationOut(BaseModel):
     id: int
     kind: Kind
-    text: str = Field(description="One sentence, written when the event happened.")
+    text: str = Field(
+        description="One sentence, in the reader's language (notifications older than "
+        "translated ones keep the English they were written in)."
+    )
     url: str = Field(description="Where it leads: an absolute address on this site.")
     community: str | None = Field(description="The community's slug, if it is about one.")
     actor: str | None = Field(description="Who acted (a username), when it may be told.")

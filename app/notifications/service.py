@@ -4,13 +4,14 @@ mailed by the worker according to each member's preference."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     CompoundSelect,
     Integer,
@@ -30,17 +31,19 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import events
+from app import events, i18n
 from app.accounts.models import User
 from app.communities.models import Community
 from app.db import UTCDateTime
 from app.errors import NotFound, ValidationFailed
+from app.i18n import gettext as _
 from app.notifications.models import (
     Delivery,
     Kind,
     Notification,
     Preference,
     muted_text,
+    render,
 )
 
 TEXT_MAX = 300
@@ -67,9 +70,11 @@ def notify(
     *,
     recipients: Recipients,
     kind: Kind,
-    text: str,
     url: str,
     now: datetime,
+    message: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    text: str | None = None,
     community: Community | None = None,
     actor: User | None = None,
     show_actor: bool = True,
@@ -82,7 +87,19 @@ def notify(
     gets it marked as mailed at once, so the worker only ever looks at mail still to send.
     `show_actor=False` keeps who acted off the record (an anonymous ballot's objection) while
     still sparing them a notification of their own act.
+
+    What it says is a `message` (an English message id, marked with `N_`) and the `params`
+    that fill it, translated when read, into each reader's language; its English `text` is
+    kept too. A bare `text` (no message) is shown as it is, to every reader.
     """
+    if message is not None:
+        stored: dict[str, Any] | None = dict(params or {})
+        with i18n.speaking(i18n.DEFAULT):
+            text = render(message, stored or {})
+    elif text is not None:
+        stored = None
+    else:
+        raise TypeError("notify() needs a message or a text")
     # The event's own rows (a new follower, a ballot) must be there for the SELECT to see.
     db.flush()
     if isinstance(recipients, Select | CompoundSelect):
@@ -108,6 +125,8 @@ def notify(
             _integer(community.id if community else None),
             _integer(actor.id if actor is not None and show_actor else None),
             literal(text[:TEXT_MAX], String()),
+            literal(message, String()) if message is not None else null(),
+            literal(stored, JSON()) if stored is not None else cast(null(), JSON()),
             literal(url[:URL_MAX], String()),
             stamp,
             case((may_mail, null()), else_=stamp),
@@ -123,6 +142,8 @@ def notify(
         "community_id",
         "actor_id",
         "text",
+        "message",
+        "params",
         "url",
         "created_at",
         "mailed_at",
@@ -189,7 +210,7 @@ def get_own(db: Session, *, actor: User, notification_id: int) -> Notification:
     """One of the actor's notifications; anyone else's looks missing."""
     found = db.get(Notification, notification_id) if 1 <= notification_id <= MAX_ID else None
     if found is None or found.user_id != actor.id:
-        raise NotFound("There is no such notification.")
+        raise NotFound(_("There is no such notification."))
     return found
 
 
@@ -209,7 +230,8 @@ def mark_many_read(db: Session, *, actor: User, ids: list[int], now: datetime) -
         return 0
     if len(wanted) > PAGE_MAX:
         raise ValidationFailed(
-            "Too many notifications at once.", fields={"ids": f"Send at most {PAGE_MAX} ids."}
+            _("Too many notifications at once."),
+            fields={"ids": _("Send at most %(max)s ids.", max=PAGE_MAX)},
         )
     valid = {i for i in wanted if 1 <= i <= MAX_ID}
     own = set(
@@ -220,7 +242,7 @@ def mark_many_read(db: Session, *, actor: User, ids: list[int], now: datetime) -
         )
     )
     if own != wanted:
-        raise NotFound("There is no such notification.")
+        raise NotFound(_("There is no such notification."))
     return _mark(db, actor, now, Notification.id.in_(own))
 
 
@@ -279,12 +301,14 @@ def save_preference(
     """How the actor hears of notifications, and which kinds are never mailed to them."""
     problems: dict[str, str] = {}
     if delivery not in Delivery.__members__:
-        problems["delivery"] = "Choose in_app, email or digest."
+        problems["delivery"] = _("Choose in_app, email or digest.")
     muted = list(muted_kinds)
     if any(k not in Kind.__members__ for k in muted):
-        problems["muted_kinds"] = "Choose among " + ", ".join(k.value for k in Kind) + "."
+        problems["muted_kinds"] = _(
+            "Choose among %(choices)s.", choices=", ".join(k.value for k in Kind)
+        )
     if problems:
-        raise ValidationFailed("Your preferences were not saved.", fields=problems)
+        raise ValidationFailed(_("Your preferences were not saved."), fields=problems)
     preference = _stored_preference(db, actor)
     preference.delivery = Delivery(delivery)
     preference.muted_kinds = muted_text({Kind(k) for k in muted})
@@ -319,8 +343,8 @@ class Unsubscription:
     def what(self) -> str:
         """What the link stops, in words."""
         if self.scope == "all":
-            return "all notification mail"
-        return f"mail about “{self.scope.label.lower()}”"
+            return i18n.gettext("all notification mail")
+        return i18n.gettext("mail about “%(kind)s”", kind=i18n.gettext(self.scope.label).lower())
 
     def done(self, preference: Preference) -> bool:
         """Whether this member receives no such mail already."""
@@ -331,7 +355,9 @@ class Unsubscription:
 
 def read_unsubscribe(db: Session, *, secret: str, token: str) -> Unsubscription:
     """Who and what a link's token is for; a token not made here is not found."""
-    invalid = NotFound("This unsubscribe link is not valid. Change your mail on your preferences.")
+    invalid = NotFound(
+        _("This unsubscribe link is not valid. Change your mail on your preferences.")
+    )
     try:
         data = _serializer(secret).loads(token)
     except BadSignature:

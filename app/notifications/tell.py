@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.communities.models import Community, Membership
 from app.discussion.models import Comment
+from app.i18n import N_
 from app.notifications.models import Kind
 from app.notifications.service import notify
 from app.polls.models import Ballot, Poll, Position, Voter
@@ -38,11 +39,12 @@ def _short(text: str, size: int) -> str:
 
 
 def _title(proposal: Proposal) -> str:
-    return f"“{_short(proposal.title, TITLE_MAX)}”"
+    # The quotation marks are the message's: each language has its own (“…”, 「…」).
+    return _short(proposal.title, TITLE_MAX)
 
 
-def _name(actor: User | None) -> str:
-    return actor.display_name if actor is not None else "Someone"
+def _name(actor: User) -> str:
+    return actor.display_name
 
 
 def proposal_path(proposal: Proposal) -> str:
@@ -130,7 +132,8 @@ def reply(
         db,
         recipients=[parent.author_id],
         kind=Kind.reply,
-        text=f"{_name(actor)} replied to your comment on {_title(proposal)}.",
+        message=N_("%(actor)s replied to your comment on “%(title)s”."),
+        params={"actor": _name(actor), "title": _title(proposal)},
         url=comment_path(proposal, comment),
         now=now,
         community=proposal.community,
@@ -154,7 +157,8 @@ def comment_hidden(
         db,
         recipients=[comment.author_id],
         kind=Kind.moderation,
-        text=f"A moderator hid your comment on {_title(proposal)}: {_short(reason, REASON_MAX)}",
+        message=N_("A moderator hid your comment on “%(title)s”: %(reason)s"),
+        params={"title": _title(proposal), "reason": _short(reason, REASON_MAX)},
         url=comment_path(proposal, comment),
         now=now,
         community=proposal.community,
@@ -169,8 +173,8 @@ def work_hidden(db: Session, *, work: Work, reason: str, actor: User, now: datet
         db,
         recipients=told,
         kind=Kind.moderation,
-        text=f"A moderator hid the work “{_short(work.title, TITLE_MAX)}”: "
-        f"{_short(reason, REASON_MAX)}",
+        message=N_("A moderator hid the work “%(work)s”: %(reason)s"),
+        params={"work": _short(work.title, TITLE_MAX), "reason": _short(reason, REASON_MAX)},
         url=work_path(work),
         now=now,
         community=work.community,
@@ -181,12 +185,21 @@ def work_hidden(db: Session, *, work: Work, reason: str, actor: User, now: datet
 # --- Proposals -----------------------------------------------------------------------------
 
 
-def _state(db: Session, proposal: Proposal, text: str, actor: User | None, now: datetime) -> None:
+def _state(
+    db: Session,
+    proposal: Proposal,
+    message: str,
+    actor: User | None,
+    now: datetime,
+    params: dict[str, object] | None = None,
+) -> None:
+    """Followers hear of a change of state; `message` has the proposal's `title` in it."""
     notify(
         db,
         recipients=followers(proposal),
         kind=Kind.proposal_state,
-        text=text,
+        message=message,
+        params={"title": _title(proposal), **(params or {})},
         url=proposal_path(proposal),
         now=now,
         community=proposal.community,
@@ -198,22 +211,27 @@ def published(db: Session, *, proposal: Proposal, actor: User, now: datetime) ->
     _state(
         db,
         proposal,
-        f"{_name(actor)} published {_title(proposal)} for deliberation.",
+        N_("%(actor)s published “%(title)s” for deliberation."),
         actor,
         now,
+        {"actor": _name(actor)},
     )
 
 
 def withdrawn(db: Session, *, proposal: Proposal, actor: User, now: datetime) -> None:
-    _state(db, proposal, f"{_name(actor)} withdrew {_title(proposal)}.", actor, now)
+    _state(db, proposal, N_("%(actor)s withdrew “%(title)s”."), actor, now, {"actor": _name(actor)})
 
 
 def poll_closed(
     db: Session, *, proposal: Proposal, passed: bool, actor: User | None, now: datetime
 ) -> None:
     """The poll settled the proposal: passed or rejected."""
-    outcome = "passed" if passed else "was rejected"
-    _state(db, proposal, f"The poll on {_title(proposal)} closed: it {outcome}.", actor, now)
+    message = (
+        N_("The poll on “%(title)s” closed: it passed.")
+        if passed
+        else N_("The poll on “%(title)s” closed: it was rejected.")
+    )
+    _state(db, proposal, message, actor, now)
 
 
 def ratified(
@@ -222,9 +240,10 @@ def ratified(
     _state(
         db,
         proposal,
-        f"{_title(proposal)} was ratified: it is in version {version_number} of the guidelines.",
+        N_("“%(title)s” was ratified: it is in version %(version)s of the guidelines."),
         actor,
         now,
+        {"version": version_number},
     )
 
 
@@ -232,9 +251,10 @@ def returned(db: Session, *, proposal: Proposal, reason: str, actor: User, now: 
     _state(
         db,
         proposal,
-        f"{_title(proposal)} was returned to deliberation: {_short(reason, REASON_MAX)}",
+        N_("“%(title)s” was returned to deliberation: %(reason)s"),
         actor,
         now,
+        {"reason": _short(reason, REASON_MAX)},
     )
 
 
@@ -242,13 +262,24 @@ def locked(
     db: Session, *, proposal: Proposal, is_locked: bool, reason: str, actor: User, now: datetime
 ) -> None:
     """A moderator locked my proposal (no edits, no poll) or unlocked it."""
-    what = "locked" if is_locked else "unlocked"
-    because = f": {_short(reason, REASON_MAX)}" if reason.strip() else "."
+    if reason.strip():
+        message = (
+            N_("A moderator locked your proposal “%(title)s”: %(reason)s")
+            if is_locked
+            else N_("A moderator unlocked your proposal “%(title)s”: %(reason)s")
+        )
+    else:
+        message = (
+            N_("A moderator locked your proposal “%(title)s”.")
+            if is_locked
+            else N_("A moderator unlocked your proposal “%(title)s”.")
+        )
     notify(
         db,
         recipients=authors(proposal),
         kind=Kind.moderation,
-        text=f"A moderator {what} your proposal {_title(proposal)}{because}",
+        message=message,
+        params={"title": _title(proposal), "reason": _short(reason, REASON_MAX)},
         url=proposal_path(proposal),
         now=now,
         community=proposal.community,
@@ -264,8 +295,8 @@ def poll_opened(db: Session, *, proposal: Proposal, poll: Poll, actor: User, now
         db,
         recipients=followers(proposal),
         kind=Kind.poll_opened,
-        text=f"A poll opened on {_title(proposal)}; it closes on "
-        f"{poll.closes_at:%Y-%m-%d %H:%M} UTC.",
+        message=N_("A poll opened on “%(title)s”; it closes on %(closes_at)s."),
+        params={"title": _title(proposal), "closes_at": poll.closes_at.isoformat()},
         url=poll_path(proposal, poll),
         now=now,
         community=proposal.community,
@@ -292,12 +323,18 @@ def objection(
     if before == Position.object:
         return
     proposal = poll.proposal
-    who = _name(actor) if named else "A member"
     notify(
         db,
         recipients=authors(proposal),
         kind=Kind.objection,
-        text=f"{who} objected to {_title(proposal)}: “{_short(ballot.reason, REASON_MAX)}”",
+        message=N_("%(actor)s objected to “%(title)s”: “%(reason)s”")
+        if named
+        else N_("A member objected to “%(title)s”: “%(reason)s”"),
+        params={
+            **({"actor": _name(actor)} if named else {}),
+            "title": _title(proposal),
+            "reason": _short(ballot.reason, REASON_MAX),
+        },
         url=poll_path(proposal, poll),
         now=now,
         community=proposal.community,
@@ -312,8 +349,11 @@ def new_round(db: Session, *, proposal: Proposal, poll: Poll, actor: User, now: 
         db,
         recipients=earlier_voters(poll),
         kind=Kind.new_round,
-        text=f"{_title(proposal)} was amended: round {poll.current_round} of its poll began, "
-        "and ballots of earlier rounds no longer count.",
+        message=N_(
+            "“%(title)s” was amended: round %(round)s of its poll began, and ballots of "
+            "earlier rounds no longer count."
+        ),
+        params={"title": _title(proposal), "round": poll.current_round},
         url=poll_path(proposal, poll),
         now=now,
         community=proposal.community,
@@ -328,8 +368,8 @@ def poll_closing(db: Session, *, poll: Poll, now: datetime) -> list[int]:
         db,
         recipients=not_voted(poll),
         kind=Kind.poll_closing,
-        text=f"The poll on {_title(proposal)} closes at {poll.closes_at:%Y-%m-%d %H:%M} UTC, "
-        "and you have not voted.",
+        message=N_("The poll on “%(title)s” closes at %(closes_at)s, and you have not voted."),
+        params={"title": _title(proposal), "closes_at": poll.closes_at.isoformat()},
         url=poll_path(proposal, poll),
         now=now,
         community=proposal.community,
@@ -354,8 +394,12 @@ def guidelines(
         db,
         recipients=members(community),
         kind=Kind.guidelines,
-        text=f"{community.name} published version {number} of its guidelines: "
-        f"{_short(summary, REASON_MAX)}",
+        message=N_("%(community)s published version %(version)s of its guidelines: %(summary)s"),
+        params={
+            "community": community.name,
+            "version": number,
+            "summary": _short(summary, REASON_MAX),
+        },
         url=guidelines_path(community, number),
         now=now,
         community=community,

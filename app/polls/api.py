@@ -14,11 +14,12 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app import idempotency
+from app import i18n, idempotency
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import NotFound
+from app.i18n import gettext
 from app.polls import exports, service
 from app.polls import tally as counting
 from app.polls.models import Ballot, ObjectionRuling, Poll, Position, Voter
@@ -236,7 +237,7 @@ def proposal_poll(db: SessionDep, user: OptionalUser, proposal_id: ProposalId) -
     proposal = proposals_service.get_proposal(db, proposal_id, viewer=user)
     poll = service.current_poll(db, proposal)
     if poll is None:
-        raise NotFound("This proposal has not been put to a poll.")
+        raise NotFound(gettext("This proposal has not been put to a poll."))
     return _poll_answer(db, poll, user, utcnow())
 
 
@@ -322,11 +323,15 @@ def results(db: SessionDep, user: OptionalUser, poll_id: PollId) -> ResultsOut:
     now = utcnow()
     tally = service.results(db, poll, now)
     running = service.is_open(poll, now)
-    closing = f"{poll.closes_at:%Y-%m-%d %H:%M} UTC"
+    closing = i18n.date_time(poll.closes_at)
     if tally is None:
-        message = f"Results are hidden until the poll closes ({closing})."
+        message = gettext("Results are hidden until the poll closes (%(closes)s).", closes=closing)
     elif running:
-        message = f"Live count; the poll runs until {closing}. As it stands: {tally.sentence()}"
+        message = gettext(
+            "Live count; the poll runs until %(closes)s. As it stands: %(sentence)s",
+            closes=closing,
+            sentence=tally.sentence(),
+        )
     else:
         message = tally.sentence()
     return ResultsOut(

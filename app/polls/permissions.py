@@ -6,6 +6,8 @@ from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities.models import Membership
 from app.errors import PermissionDenied
+from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.polls.models import Voter
 from app.polls.policy import PollPolicy
 
@@ -21,7 +23,7 @@ def ensure_can_open(
 ) -> User:
     user = community_permissions.require_user(actor)
     if not can_open(user, membership, author_ids):
-        raise PermissionDenied("Only the proposal's authors or a moderator may open its poll.")
+        raise PermissionDenied(_("Only the proposal's authors or a moderator may open its poll."))
     return user
 
 
@@ -30,14 +32,19 @@ def ensure_can_vote(
 ) -> Voter:
     """Members on the roll frozen when the poll opened vote; nobody else."""
     if membership is None:
-        raise PermissionDenied("Only members of this community may vote.")
+        raise PermissionDenied(_("Only members of this community may vote."))
     if voter is None:
         if policy.min_membership_days:
             raise PermissionDenied(
-                "You are not on this poll's electoral roll: it counts members who had "
-                f"belonged to the community for {policy.min_membership_days} days when it opened."
+                ngettext(
+                    "You are not on this poll's electoral roll: it counts members who had "
+                    "belonged to the community for %(num)d day when it opened.",
+                    "You are not on this poll's electoral roll: it counts members who had "
+                    "belonged to the community for %(num)d days when it opened.",
+                    policy.min_membership_days,
+                )
             )
         raise PermissionDenied(
-            "You are not on this poll's electoral roll: you joined after it opened."
+            _("You are not on this poll's electoral roll: you joined after it opened.")
         )
     return voter

@@ -169,7 +169,7 @@ def changed(base: PollPolicy, raw: Mapping[str, object]) -> PollPolicy:
     updates: dict[str, Any] = {}
     unknown = sorted(set(raw) - set(base.to_form()))
     for name in unknown:
-        problems[name] = "There is no such setting."
+        problems[name] = _("There is no such setting.")
 
     def take(name: str, parse: Any) -> None:
         if name in raw:
@@ -179,35 +179,48 @@ def changed(base: PollPolicy, raw: Mapping[str, object]) -> PollPolicy:
             else:
                 updates[name] = value
 
-    take("weight_policy", lambda v: _choice(v, WeightPolicy, "Choose equal, role or constituency."))
-    take("objection_rule", lambda v: _choice(v, ObjectionRule, "Choose any_blocks or threshold."))
-    take("results", lambda v: _choice(v, Visibility, "Choose hidden or live."))
-    take("ballots", lambda v: _choice(v, Secrecy, "Choose named or anonymous."))
-    take("quorum", lambda v: _whole(v, 0, 100, "Use a whole percent from 0 to 100."))
-    take("threshold", lambda v: _whole(v, 1, 100, "Use a whole percent from 1 to 100."))
+    take(
+        "weight_policy",
+        lambda v: _choice(v, WeightPolicy, _("Choose equal, role or constituency.")),
+    )
+    take(
+        "objection_rule", lambda v: _choice(v, ObjectionRule, _("Choose any_blocks or threshold."))
+    )
+    take("results", lambda v: _choice(v, Visibility, _("Choose hidden or live.")))
+    take("ballots", lambda v: _choice(v, Secrecy, _("Choose named or anonymous.")))
+    take("quorum", lambda v: _whole(v, 0, 100, _("Use a whole percent from 0 to 100.")))
+    take("threshold", lambda v: _whole(v, 1, 100, _("Use a whole percent from 1 to 100.")))
     take(
         "duration_days",
-        lambda v: _whole(v, 1, MAX_DURATION_DAYS, f"Use 1 to {MAX_DURATION_DAYS} days."),
+        lambda v: _whole(
+            v, 1, MAX_DURATION_DAYS, _("Use 1 to %(max)s days.", max=MAX_DURATION_DAYS)
+        ),
     )
     take(
         "min_membership_days",
         lambda v: _whole(
-            v, 0, MAX_MEMBERSHIP_DAYS, f"Use 0 to {MAX_MEMBERSHIP_DAYS} days (0: no minimum)."
+            v,
+            0,
+            MAX_MEMBERSHIP_DAYS,
+            _("Use 0 to %(max)s days (0: no minimum).", max=MAX_MEMBERSHIP_DAYS),
         ),
     )
-    take("max_rounds", lambda v: _whole(v, 1, MAX_ROUNDS, f"Use 1 to {MAX_ROUNDS} rounds."))
+    take(
+        "max_rounds",
+        lambda v: _whole(v, 1, MAX_ROUNDS, _("Use 1 to %(max)s rounds.", max=MAX_ROUNDS)),
+    )
     if "moderators_vote_as" in raw:
         group = raw["moderators_vote_as"]
         if group in {r.value for r in CONSTITUENCIES}:
             updates["moderators_vote_as"] = group
         else:
-            problems["moderators_vote_as"] = "Choose fan, creator or rights_holder."
+            problems["moderators_vote_as"] = _("Choose fan, creator or rights_holder.")
     weights = dict(base.role_weights)
     for role in Role:
         name = f"role_weights.{role.value}"
         if name in raw:
             value, problem = _whole(
-                raw[name], 1, MAX_WEIGHT, f"Use a whole number from 1 to {MAX_WEIGHT}."
+                raw[name], 1, MAX_WEIGHT, _("Use a whole number from 1 to %(max)s.", max=MAX_WEIGHT)
             )
             if problem:
                 problems[name] = problem
@@ -217,7 +230,7 @@ def changed(base: PollPolicy, raw: Mapping[str, object]) -> PollPolicy:
     for role in CONSTITUENCIES:
         name = f"constituency_shares.{role.value}"
         if name in raw:
-            value, problem = _whole(raw[name], 0, 100, "Use a whole percent from 0 to 100.")
+            value, problem = _whole(raw[name], 0, 100, _("Use a whole percent from 0 to 100."))
             if problem:
                 problems[name] = problem
             else:
@@ -225,11 +238,11 @@ def changed(base: PollPolicy, raw: Mapping[str, object]) -> PollPolicy:
     if not any(name.startswith("constituency_shares.") for name in problems):
         total = sum(shares.values())
         if total != 100:
-            problems["constituency_shares"] = (
-                f"The shares must add up to 100% (they add up to {total}%)."
+            problems["constituency_shares"] = _(
+                "The shares must add up to 100%% (they add up to %(total)s%%).", total=total
             )
     if problems:
-        raise ValidationFailed("Please correct the marked settings.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked settings."), fields=problems)
     return replace(base, role_weights=weights, constituency_shares=shares, **updates)
 
 

@@ -11,11 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import Response
 
-from app import idempotency
+from app import i18n, idempotency
 from app.accounts.models import User
 from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
 from app.polls import service, views
 from app.polls.models import Ballot, Poll, Position
 from app.proposals import routes as proposal_pages
@@ -79,11 +81,11 @@ def save_policy(
             status_code=422,
         )
     if after == before:
-        return see_other(request, _policy_url(slug), message="No setting changed.", level="info")
+        return see_other(request, _policy_url(slug), message=_("No setting changed."), level="info")
     return see_other(
         request,
         _policy_url(slug),
-        message="The poll policy was saved. Polls already open keep the rules they opened with.",
+        message=_("The poll policy was saved. Polls already open keep the rules they opened with."),
     )
 
 
@@ -94,7 +96,7 @@ def _poll_in(db: SessionDep, user: User | None, slug: str, poll_id: int) -> Poll
     community = communities_service.get_community(db, slug)
     poll = service.get_poll(db, poll_id, viewer=user)
     if poll.community_id != community.id:
-        raise NotFound("There is no such poll.")
+        raise NotFound(_("There is no such poll."))
     return poll
 
 
@@ -248,7 +250,7 @@ def open_poll(
         user,
         page="proposal",
         poll=poll,
-        message=f"The poll is open until {poll.closes_at:%Y-%m-%d %H:%M} UTC.",
+        message=_("The poll is open until %(closes)s.", closes=i18n.date_time(poll.closes_at)),
     )
 
 
@@ -303,10 +305,11 @@ def cast_ballot(
 
 def _cast(ballot: Ballot | None) -> str:
     if ballot is None:
-        return "Your ballot was cast."
-    return (
-        f"Your ballot was cast: {ballot.position.label}. "
-        f"Your receipt is {service.format_receipt(ballot.receipt)}."
+        return _("Your ballot was cast.")
+    return _(
+        "Your ballot was cast: %(position)s. Your receipt is %(receipt)s.",
+        position=_(ballot.position.label),
+        receipt=service.format_receipt(ballot.receipt),
     )
 
 
@@ -337,7 +340,7 @@ def rule_objection(
         user,
         page=page,
         poll=poll,
-        message="The objection was ruled not paramount: it now counts as a concern.",
+        message=_("The objection was ruled not paramount: it now counts as a concern."),
     )
 
 
@@ -365,5 +368,14 @@ def close_poll(
         user,
         page=page,
         poll=poll,
-        message=f"The poll is closed and counted: the proposal {outcome}.",
+        message=_(CLOSED.get(outcome, CLOSED["closed"])),
     )
+
+
+#: What closing a poll early did, by its outcome.
+CLOSED = {
+    "passed": N_("The poll is closed and counted: the proposal passed."),
+    "rejected": N_("The poll is closed and counted: the proposal rejected."),
+    "withdrawn": N_("The poll is closed and counted: the proposal withdrawn."),
+    "closed": N_("The poll is closed and counted."),
+}

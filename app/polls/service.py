@@ -17,12 +17,14 @@ from sqlalchemy import Select, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app import i18n
 from app.accounts.models import User
 from app.communities import moderation_log
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.communities.models import Community, LogAction, Membership, Role
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.i18n import N_, gettext, ngettext
 from app.notifications import tell
 from app.polls import permissions as perms
 from app.polls import policy as policies
@@ -122,7 +124,7 @@ def is_open(poll: Poll, now: datetime) -> bool:
 def get_poll(db: Session, poll_id: int, *, viewer: User | None) -> Poll:
     poll = db.get(Poll, poll_id)
     if poll is None:
-        raise NotFound("There is no such poll.")
+        raise NotFound(gettext("There is no such poll."))
     # A poll is as visible as its proposal (always published, but the rule lives there).
     proposals_service.get_proposal(db, poll.proposal_id, viewer=viewer)
     return poll
@@ -346,18 +348,20 @@ def open_poll(
         set(overrides) - policies.AUTHOR_OVERRIDES
     ):
         raise PermissionDenied(
-            "Only moderators may change a poll's rules; authors may set its duration."
+            gettext("Only moderators may change a poll's rules; authors may set its duration.")
         )
     # Serialize opening (two clicks, an author and a moderator at once) on the proposal's row.
     db.execute(select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
     db.refresh(proposal)
     lifecycle.ensure_can_move(proposal.state, ProposalState.voting)
     if proposal.locked_at is not None:
-        raise Conflict("A moderator locked this proposal; a poll cannot open on it now.")
+        raise Conflict(gettext("A moderator locked this proposal; a poll cannot open on it now."))
     if proposal.voting_may_open_at is not None and now < proposal.voting_may_open_at:
         raise Conflict(
-            "The minimum deliberation period is not over: voting may open from "
-            f"{proposal.voting_may_open_at:%Y-%m-%d %H:%M} UTC."
+            gettext(
+                "The minimum deliberation period is not over: voting may open from %(when)s.",
+                when=i18n.date_time(proposal.voting_may_open_at),
+            )
         )
     policy = policies.changed(policy_of(db, community), overrides)
     number = (
@@ -378,7 +382,7 @@ def open_poll(
             db.add(poll)
             db.flush()
     except IntegrityError:
-        raise Conflict("A poll on this proposal has just opened.") from None
+        raise Conflict(gettext("A poll on this proposal has just opened.")) from None
     db.add(
         PollRound(
             poll_id=poll.id,
@@ -390,8 +394,11 @@ def open_poll(
     )
     if _freeze_roll(db, poll, policy, now) == 0:
         raise Conflict(
-            "Nobody could vote: no member has belonged to the community for "
-            f"{policy.min_membership_days} days."
+            ngettext(
+                "Nobody could vote: no member has belonged to the community for %(num)d day.",
+                "Nobody could vote: no member has belonged to the community for %(num)d days.",
+                policy.min_membership_days,
+            )
         )
     proposal.state = ProposalState.voting
     proposal.voting_opened_at = now
@@ -441,7 +448,7 @@ def format_receipt(receipt: str) -> str:
 
 def _ensure_open(poll: Poll, now: datetime) -> None:
     if not is_open(poll, now):
-        raise Conflict("This poll is closed.")
+        raise Conflict(gettext("This poll is closed."))
 
 
 def cast_ballot(
@@ -469,17 +476,25 @@ def cast_ballot(
     chosen = Position.__members__.get(position)
     reason = reason.strip()
     if chosen is None:
-        problems["position"] = "Choose consent, consent with concerns, object or stand aside."
+        problems["position"] = gettext(
+            "Choose consent, consent with concerns, object or stand aside."
+        )
     elif chosen in REASONED and not reason:
         problems["reason"] = (
-            "Say what concerns you." if chosen == Position.concern else "Say why you object."
+            gettext("Say what concerns you.")
+            if chosen == Position.concern
+            else gettext("Say why you object.")
         )
     if len(reason) > REASON_MAX:
-        problems["reason"] = f"Use at most {REASON_MAX:,} characters (this has {len(reason):,})."
+        problems["reason"] = gettext(
+            "Use at most %(max)s characters (this has %(count)s).",
+            max=i18n.number(REASON_MAX),
+            count=i18n.number(len(reason)),
+        )
     elif "\x00" in reason:
-        problems["reason"] = NUL_PROBLEM
+        problems["reason"] = gettext(NUL_PROBLEM)
     if problems:
-        raise ValidationFailed("Your ballot was not cast.", fields=problems)
+        raise ValidationFailed(gettext("Your ballot was not cast."), fields=problems)
     assert chosen is not None
     db.execute(
         update(Ballot)
@@ -507,7 +522,7 @@ def cast_ballot(
             db.flush()
     except IntegrityError:
         raise Conflict(
-            "Another ballot of yours was being cast at the same moment; try again."
+            gettext("Another ballot of yours was being cast at the same moment; try again.")
         ) from None
     if chosen == Position.object:
         named = policy_in(poll).ballots == Secrecy.named
@@ -532,23 +547,23 @@ def rule_not_paramount(
     _ensure_open(poll, now)
     ballot = db.get(Ballot, ballot_id)
     if ballot is None or ballot.poll_id != poll.id:
-        raise NotFound("There is no such objection in this poll.")
+        raise NotFound(gettext("There is no such objection in this poll."))
     if (
         ballot.position != Position.object
         or not ballot.latest
         or ballot.round_number != poll.current_round
     ):
-        raise Conflict("This ballot is not an open objection any more.")
+        raise Conflict(gettext("This ballot is not an open objection any more."))
     if ballot.ruling is not None:
-        raise Conflict("This objection was ruled on already.")
-    text = public_reason(reason, hint="Say why the objection is not paramount, for the record.")
+        raise Conflict(gettext("This objection was ruled on already."))
+    text = public_reason(reason, hint=N_("Say why the objection is not paramount, for the record."))
     ruling = ObjectionRuling(ballot_id=ballot.id, reason=text, moderator_id=user.id, created_at=now)
     try:
         with db.begin_nested():
             db.add(ruling)
             db.flush()
     except IntegrityError:
-        raise Conflict("This objection was ruled on already.") from None
+        raise Conflict(gettext("This objection was ruled on already.")) from None
     ballot.ruling = ruling
     proposals_service.record_event(
         db, poll.proposal, EventKind.objection_ruled, user, now, detail=text
@@ -580,7 +595,7 @@ def amend(
     """Authors amend the text during a poll: the new revision starts a new round."""
     poll = current_poll(db, proposal)
     if poll is None or not is_open(poll, now):
-        raise Conflict("This proposal's poll is closed; its text can no longer change.")
+        raise Conflict(gettext("This proposal's poll is closed; its text can no longer change."))
     policy = policy_in(poll)
     before = proposal.revision_number
     # Inside a savepoint: an edit the rules refuse is undone, not half-saved.
@@ -598,8 +613,11 @@ def amend(
         )
         if proposal.revision_number != before and poll.current_round >= policy.max_rounds:
             raise Conflict(
-                f"This poll has had its {policy.max_rounds} rounds, the most its rules allow: "
-                "the text can no longer change while it runs."
+                gettext(
+                    "This poll has had its %(max_rounds)s rounds, the most its rules allow: the "
+                    "text can no longer change while it runs.",
+                    max_rounds=policy.max_rounds,
+                )
             )
     except Exception:
         attempt.rollback()
@@ -644,7 +662,7 @@ def close_early(db: Session, *, actor: User | None, poll: Poll, now: datetime) -
     )
     _ensure_open(poll, now)
     if not _finish(db, poll, at=now, closed_by=user):
-        raise Conflict("This poll is closed.")
+        raise Conflict(gettext("This poll is closed."))
     return poll
 
 
@@ -672,8 +690,11 @@ def _finish(db: Session, poll: Poll, *, at: datetime, closed_by: User | None) ->
         proposal.closed_at = at
         proposal.deadline_at = None
         proposal.last_activity_at = max(proposal.last_activity_at, at)
+        # The event log keeps its details in English, whoever closed the poll.
+        with i18n.speaking(i18n.DEFAULT):
+            detail = tally.sentence()
         proposals_service.record_event(
-            db, proposal, EventKind.poll_closed, closed_by, at, detail=tally.sentence()
+            db, proposal, EventKind.poll_closed, closed_by, at, detail=detail
         )
         tell.poll_closed(db, proposal=proposal, passed=tally.passed, actor=closed_by, now=at)
     else:
@@ -729,7 +750,7 @@ def has_due_polls(db: Session, now: datetime) -> bool:
 def export(db: Session, poll: Poll) -> dict[str, Any]:
     """A closed poll for independent recount: policy, roll sums, counted ballots, frozen tally."""
     if poll.tally is None:
-        raise Conflict("A poll can be exported once it is closed.")
+        raise Conflict(gettext("A poll can be exported once it is closed."))
     policy = policy_in(poll)
     named = policy.ballots == Secrecy.named
     roll = db.execute(
@@ -817,7 +838,9 @@ def verify(data: dict[str, Any]) -> Verification:
             ballots=ballots,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ValidationFailed(f"This is not a poll export: {exc!r} is missing or wrong.") from None
+        raise ValidationFailed(
+            gettext("This is not a poll export: %(what)s is missing or wrong.", what=repr(exc))
+        ) from None
     again = recounted.to_json()
     differences = [
         f"{key}: published {published.get(key)!r}, recounted {value!r}"

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
+from app.i18n import gettext as _
+from app.i18n import ngettext, number
 from app.polls.models import Position
 from app.polls.policy import ObjectionRule, PollPolicy, WeightPolicy
 
@@ -110,48 +112,68 @@ class Tally:
         return self.participants
 
     def sentence(self) -> str:
-        """The outcome as a fan would say it."""
-        took_part = (
-            f"{_show(self.participation)}% of the eligible weight took part (quorum {self.quorum}%)"
+        """The outcome as a fan would say it, in the current language."""
+        participation = _percent(self.participation)
+        took_part = _(
+            "%(participation)s of the eligible weight took part (quorum %(quorum)s%%)",
+            participation=participation,
+            quorum=number(self.quorum),
         )
         if self.decided_by == "quorum":
-            return (
-                f"Rejected: the quorum was not met. Only {_show(self.participation)}% of the "
-                f"eligible weight took part, and {self.quorum}% was needed."
+            return _(
+                "Rejected: the quorum was not met. Only %(participation)s of the eligible weight "
+                "took part, and %(quorum)s%% was needed.",
+                participation=participation,
+                quorum=number(self.quorum),
             )
         if self.decided_by == "objection":
-            n = self.open_objections
-            return (
-                f"Rejected: {n} objection{'s' if n != 1 else ''} stayed open, and under this "
-                "poll's rules any open objection blocks the proposal. "
-                f"{took_part[0].upper()}{took_part[1:]}."
+            return ngettext(
+                "Rejected: %(num)d objection stayed open, and under this poll's rules any open "
+                "objection blocks the proposal. %(took_part)s.",
+                "Rejected: %(num)d objections stayed open, and under this poll's rules any open "
+                "objection blocks the proposal. %(took_part)s.",
+                self.open_objections,
+                took_part=took_part[:1].upper() + took_part[1:],
             )
         if self.support is None:
-            return (
-                "Rejected: no ballot that holds a share of the vote consented, raised a "
-                "concern or objected."
+            return _(
+                "Rejected: no ballot that holds a share of the vote consented, raised a concern "
+                "or objected."
             )
-        consent = (
-            f"consent made up {_show(self.support)}% of the weighted vote "
-            f"(threshold {self.threshold}%)"
-        )
+        support = _percent(self.support)
         if self.decided_by == "threshold":
-            return (
-                f"Rejected: the threshold was not met. Consent made up {_show(self.support)}% "
-                f"of the weighted vote, and {self.threshold}% was needed."
+            return _(
+                "Rejected: the threshold was not met. Consent made up %(support)s of the "
+                "weighted vote, and %(threshold)s%% was needed.",
+                support=support,
+                threshold=number(self.threshold),
             )
-        objections = (
-            "no objection stayed open"
-            if self.open_objections == 0
-            else f"{self.open_objections} objection{'s' if self.open_objections != 1 else ''} "
-            "counted against the threshold"
+        consent = _(
+            "consent made up %(support)s of the weighted vote (threshold %(threshold)s%%)",
+            support=support,
+            threshold=number(self.threshold),
         )
-        return f"Passed: {consent}, {took_part}, and {objections}."
+        if self.open_objections == 0:
+            return _(
+                "Passed: %(consent)s, %(took_part)s, and no objection stayed open.",
+                consent=consent,
+                took_part=took_part,
+            )
+        return ngettext(
+            "Passed: %(consent)s, %(took_part)s, and %(num)d objection counted against the "
+            "threshold.",
+            "Passed: %(consent)s, %(took_part)s, and %(num)d objections counted against the "
+            "threshold.",
+            self.open_objections,
+            consent=consent,
+            took_part=took_part,
+        )
 
 
-def _show(value: float) -> str:
-    """A percent for a sentence: whole when it is whole, else one decimal."""
-    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+def _percent(value: float) -> str:
+    """A percent for a sentence: whole when it is whole, else one decimal, the reader's way."""
+    shown = round(value) if abs(value - round(value)) < 0.05 else round(value, 1)
+    return f"{number(shown)}%"
 
 
 def _num(value: Fraction) -> float:

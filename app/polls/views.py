@@ -235,61 +235,8 @@ def outcome_label(outcome: str) -> str:
 
 
 def sentence(tally: counting.Tally) -> str:
-    """The outcome as a fan would say it: `Tally.sentence` in the reader's language (that one
-    stays in English for the API, events and exports)."""
-    participation = charting.percent(tally.participation)
-    took_part = _(
-        "%(participation)s of the eligible weight took part (quorum %(quorum)s%%)",
-        participation=participation,
-        quorum=tally.quorum,
-    )
-    if tally.decided_by == "quorum":
-        return _(
-            "Rejected: the quorum was not met. Only %(participation)s of the eligible weight "
-            "took part, and %(quorum)s%% was needed.",
-            participation=participation,
-            quorum=tally.quorum,
-        )
-    if tally.decided_by == "objection":
-        return ngettext(
-            "Rejected: %(num)d objection stayed open, and under this poll's rules any open "
-            "objection blocks the proposal. %(took_part)s.",
-            "Rejected: %(num)d objections stayed open, and under this poll's rules any open "
-            "objection blocks the proposal. %(took_part)s.",
-            tally.open_objections,
-            took_part=took_part[:1].upper() + took_part[1:],
-        )
-    if tally.support is None:
-        return _(
-            "Rejected: no ballot that holds a share of the vote consented, raised a concern or "
-            "objected."
-        )
-    support = charting.percent(tally.support)
-    if tally.decided_by == "threshold":
-        return _(
-            "Rejected: the threshold was not met. Consent made up %(support)s of the weighted "
-            "vote, and %(threshold)s%% was needed.",
-            support=support,
-            threshold=tally.threshold,
-        )
-    consent = _(
-        "consent made up %(support)s of the weighted vote (threshold %(threshold)s%%)",
-        support=support,
-        threshold=tally.threshold,
-    )
-    if tally.open_objections == 0:
-        return _(
-            "Passed: %(consent)s, %(took_part)s, and no objection stayed open.",
-            consent=consent,
-            took_part=took_part,
-        )
-    return ngettext(
-        "Passed: %(consent)s, %(took_part)s, and %(num)d objection counted against the threshold.",
-        "Passed: %(consent)s, %(took_part)s, and %(num)d objections counted against the threshold.",
-        tally.open_objections,
-        consent=consent,
-        took_part=took_part,
-    )
+    """The outcome as a fan would say it, in the reader's language."""
+    return tally.sentence()
 
 
 @dataclass(frozen=True)

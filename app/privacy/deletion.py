@@ -43,6 +43,7 @@ from app.communities.models import (
 from app.discussion.models import Comment
 from app.errors import Conflict, ValidationFailed
 from app.guidelines.models import ClauseCredit, ClauseVersion
+from app.i18n import gettext as _
 from app.mail.models import OutboxMail
 from app.moderation.models import Appeal
 from app.notifications.models import Notification, Preference
@@ -82,14 +83,14 @@ def check_confirmation(user: User, *, password: str, confirm: str) -> None:
     if user.has_password:
         if not passwords.verify_password(user.password_hash, password):
             raise ValidationFailed(
-                "Your account was not deleted.",
-                fields={"password": "This is not your password."},
+                _("Your account was not deleted."),
+                fields={"password": _("This is not your password.")},
             )
         return
     if confirm.strip().lower() != user.username:
         raise ValidationFailed(
-            "Your account was not deleted.",
-            fields={"confirm": f"Type your username, {user.username}, to confirm."},
+            _("Your account was not deleted."),
+            fields={"confirm": _("Type your username, %(user)s, to confirm.", user=user.username)},
         )
 
 
@@ -98,14 +99,17 @@ def delete_account(
 ) -> User:
     """Delete `actor`'s account as the module says; returns the emptied row."""
     if actor.is_deleted:
-        raise Conflict("This account was deleted already.")
+        raise Conflict(_("This account was deleted already."))
     check_confirmation(actor, password=password, confirm=confirm)
     alone = sole_moderator_of(db, actor)
     if alone:
         names = ", ".join(c.name for c in alone)
         raise Conflict(
-            f"You are the only moderator of {names}. Make another member a moderator "
-            "first: a community is never left without one."
+            _(
+                "You are the only moderator of %(names)s. Make another member a moderator first: "
+                "a community is never left without one.",
+                names=names,
+            )
         )
     for membership in communities_service.memberships_of_user(db, actor):
         # As a member leaving: the public record of role changes says so.
@@ -190,8 +194,12 @@ def _anonymise_copies(db: Session, user: User) -> None:
                 else o
                 for o in cited
             ]
-    # Notifications name their actor first ("Rin replied to your comment on ...").
+    # Notifications name their actor: in their values, and first in older ones' text ("Rin
+    # replied to your comment on ...").
     for notification in db.scalars(select(Notification).where(Notification.actor_id == user.id)):
+        params = notification.params or {}
+        if "actor" in params:
+            notification.params = {**params, "actor": DELETED_NAME}
         if user.display_name and notification.text.startswith(user.display_name):
             rest = notification.text[len(user.display_name) :]
             notification.text = (DELETED_NAME + rest)[:300]

@@ -12,6 +12,8 @@ from app.communities import service as communities_service
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.guidelines import service as guidelines_service
+from app.i18n import CONTENT_LANGUAGES
+from app.i18n import gettext as _
 from app.polls import service as polls_service
 from app.proposals import exhibits as exhibits_service
 from app.proposals import permissions as perms
@@ -84,6 +86,7 @@ def proposal_out(request: Request, db: Session, proposal: Proposal) -> ProposalO
         tags=proposal.tag_names,
         kind=proposal.kind,
         target_clause=proposal.target_clause,
+        language=proposal.language,
         state=proposal.state,
         current_revision=proposal.revision_number,
         authors=[
@@ -107,6 +110,7 @@ def summary_out(request: Request, proposal: Proposal) -> ProposalSummaryOut:
         summary=proposal.summary,
         category=proposal.category.slug if proposal.category else None,
         tags=proposal.tag_names,
+        language=proposal.language,
         state=proposal.state,
         current_revision=proposal.revision_number,
         published_at=proposal.published_at,
@@ -154,12 +158,27 @@ def list_proposals(
             json_schema_extra={"enum": ["", *service.SORTS]},
         ),
     ] = "",
+    language: Annotated[
+        str,
+        Query(
+            max_length=35,
+            description="Only those written in this language",
+            json_schema_extra={"enum": ["", *CONTENT_LANGUAGES]},
+        ),
+    ] = "",
     limit: Limit = 20,
     cursor: KeysetCursor = None,
 ) -> ProposalList:
     community = communities_service.get_community(db, slug)
     filters = service.check_filter(
-        {"state": state, "category": category, "tag": tag, "q": q, "sort": sort}
+        {
+            "state": state,
+            "category": category,
+            "tag": tag,
+            "q": q,
+            "sort": sort,
+            "language": language,
+        }
     )
     page = service.list_proposals(
         db, community=community, viewer=user, filters=filters, limit=limit, cursor=cursor
@@ -189,6 +208,7 @@ def create_proposal(
         tags=service.parse_tags(body.tags),
         kind=body.kind,
         target_clause=body.target_clause,
+        language=body.language or "",
     )
     proposal = service.create_proposal(
         db,
@@ -217,7 +237,12 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
     text_given = any(
         value is not None for value in (body.title, body.summary, body.rationale, body.norm_text)
     )
-    metadata_only = not text_given and (body.category is not None or body.tags is not None)
+    # The language is the authors' to state, as the text is.
+    metadata_only = (
+        not text_given
+        and not body.language
+        and (body.category is not None or body.tags is not None)
+    )
     membership = communities_service.membership_of(db, proposal.community, user)
     if metadata_only and perms.can_moderate(user, membership):
         # Moderators re-file proposals in any state, their own included.
@@ -238,8 +263,8 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
     )
     if body.base_revision is None:
         raise ValidationFailed(
-            "Say which revision the edit started from.",
-            fields={"base_revision": "Required: the current_revision you edited."},
+            _("Say which revision the edit started from."),
+            fields={"base_revision": _("Required: the current_revision you edited.")},
         )
     values = service.ProposalDraft(
         title=body.title if body.title is not None else proposal.title,
@@ -248,6 +273,7 @@ def _apply_update(db: Session, user: User, proposal: Proposal, body: ProposalUpd
         norm_text=body.norm_text if body.norm_text is not None else proposal.norm_text,
         category=body.category if body.category is not None else _category(proposal),
         tags=service.parse_tags(body.tags) if body.tags is not None else proposal.tag_names,
+        language=body.language or "",
     )
     edit = polls_service.amend if during_poll else service.edit_proposal
     edit(

@@ -9,10 +9,12 @@ from sqlalchemy import and_, case, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.errors import NotFound, ValidationFailed
+from app.i18n import gettext as _
 from app.proposals import permissions as perms
 from app.proposals import service
 from app.proposals.models import Exhibit, ExhibitStance, Proposal, ProposalAuthor, ProposalState
@@ -57,15 +59,16 @@ def add_exhibit(
     problems: dict[str, str] = {}
     work = db.get(Work, work_id) if work_id is not None and 1 <= work_id < 2**63 else None
     if work is None or work.community_id != proposal.community_id:
-        problems["work"] = "Choose a work registered in this community."
+        problems["work"] = _("Choose a work registered in this community.")
     if stance not in ExhibitStance.__members__:
-        problems["stance"] = "Choose acceptable, unacceptable or borderline."
+        problems["stance"] = _("Choose acceptable, unacceptable or borderline.")
     if len(note) > NOTE_MAX:
-        problems["note"] = f"Use at most {NOTE_MAX:,} characters."
+        problems["note"] = _("Use at most %(max)s characters.", max=i18n.number(NOTE_MAX))
     elif "\x00" in note:
-        problems["note"] = NUL_PROBLEM
+        problems["note"] = _(NUL_PROBLEM)
     already = ValidationFailed(
-        "Already exhibited.", fields={"work": "This work is already exhibited on this proposal."}
+        _("Already exhibited."),
+        fields={"work": _("This work is already exhibited on this proposal.")},
     )
     if not problems and work is not None:
         duplicate = db.scalar(
@@ -74,7 +77,7 @@ def add_exhibit(
         if duplicate is not None:
             raise already
     if problems or work is None:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     exhibit = Exhibit(
         proposal_id=proposal.id,
         work_id=work.id,
@@ -98,7 +101,7 @@ def add_exhibit(
 def get_exhibit(db: Session, proposal: Proposal, exhibit_id: int) -> Exhibit:
     exhibit = db.get(Exhibit, exhibit_id) if 1 <= exhibit_id < 2**63 else None
     if exhibit is None or exhibit.proposal_id != proposal.id:
-        raise NotFound("This proposal has no such example work.")
+        raise NotFound(_("This proposal has no such example work."))
     return exhibit
 
 
@@ -113,7 +116,7 @@ def remove_exhibit(db: Session, *, actor: User | None, exhibit: Exhibit) -> None
     community_permissions.ensure_can_participate(db, actor=user, community=proposal.community)
     # Held until the transaction ends: of two removals at once, the second finds it gone.
     if db.scalar(select(Exhibit.id).where(Exhibit.id == exhibit.id).with_for_update()) is None:
-        raise NotFound("This proposal has no such example work.")
+        raise NotFound(_("This proposal has no such example work."))
     db.delete(exhibit)
     db.flush()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.errors import Conflict
 from app.i18n import N_
+from app.i18n import gettext as _
 from app.proposals.models import ProposalState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -43,4 +44,10 @@ def can_move(current: S, target: S) -> bool:
 
 def ensure_can_move(current: S, target: S) -> None:
     if not can_move(current, target):
-        raise Conflict(f"A proposal in {current.value} cannot move to {target.value}.")
+        raise Conflict(
+            _(
+                "A proposal in %(current)s cannot move to %(target)s.",
+                current=_(current.label).lower(),
+                target=_(target.label).lower(),
+            )
+        )

@@ -6,6 +6,7 @@ from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities.models import Membership
 from app.errors import Conflict, NotFound, PermissionDenied
+from app.i18n import gettext as _
 from app.proposals import lifecycle
 from app.proposals.models import Proposal, ProposalState
 
@@ -24,13 +25,13 @@ def is_private(proposal: Proposal) -> bool:
 def ensure_can_view(actor: User | None, proposal: Proposal, author_ids: set[int]) -> None:
     # A draft someone else may not see looks exactly like a missing proposal.
     if is_private(proposal) and not is_author(actor, author_ids):
-        raise NotFound("There is no such proposal.")
+        raise NotFound(_("There is no such proposal."))
 
 
 def ensure_member(actor: User | None, membership: Membership | None) -> User:
     user = community_permissions.require_user(actor)
     if membership is None:
-        raise PermissionDenied("Join this community to write proposals.")
+        raise PermissionDenied(_("Join this community to write proposals."))
     return user
 
 
@@ -40,20 +41,24 @@ def ensure_can_edit_text(
     """Authors edit while the text is weighed; during a poll only as an amendment (a new round)."""
     user = community_permissions.require_user(actor)
     if not is_author(user, author_ids):
-        raise PermissionDenied("Only the proposal's authors may edit it.")
+        raise PermissionDenied(_("Only the proposal's authors may edit it."))
     if proposal.state not in (lifecycle.AMENDABLE if during_poll else lifecycle.EDITABLE):
         raise Conflict(
-            f"This proposal is {proposal.state.value}; its text can no longer be edited."
+            _(
+                "This proposal is %(state)s; its text can no longer be edited.",
+                state=_(proposal.state.label).lower(),
+            )
         )
     if proposal.locked_at is not None:
-        raise Conflict("A moderator locked this proposal; it cannot be edited now.")
+        raise Conflict(_("A moderator locked this proposal; it cannot be edited now."))
     return user
 
 
 def ensure_is_original_author(actor: User | None, proposal: Proposal, what: str) -> User:
+    """Only the proposal's author may do `what` (English, marked with `N_`: "withdraw it")."""
     user = community_permissions.require_user(actor)
     if proposal.author_id != user.id:
-        raise PermissionDenied(f"Only the proposal's author may {what}.")
+        raise PermissionDenied(_("Only the proposal's author may %(what)s.", what=_(what)))
     return user
 
 
@@ -85,12 +90,15 @@ def ensure_can_add_exhibit(
     user = community_permissions.require_user(actor)
     if proposal.state == ProposalState.draft:
         if not is_author(user, author_ids):
-            raise PermissionDenied("Only the draft's authors may attach example works.")
+            raise PermissionDenied(_("Only the draft's authors may attach example works."))
     elif membership is None:
-        raise PermissionDenied("Join this community to attach example works.")
+        raise PermissionDenied(_("Join this community to attach example works."))
     if proposal.state not in EXHIBIT_STATES:
         raise Conflict(
-            f"This proposal is {proposal.state.value}; its example works can no longer change."
+            _(
+                "This proposal is %(state)s; its example works can no longer change.",
+                state=_(proposal.state.label).lower(),
+            )
         )
     return user
 
@@ -119,6 +127,6 @@ def ensure_can_remove_exhibit(
     user = community_permissions.require_user(actor)
     if not can_remove_exhibit(user, added_by_id, membership, author_ids):
         raise PermissionDenied(
-            "Only who attached it, the proposal's authors or a moderator may remove it."
+            _("Only who attached it, the proposal's authors or a moderator may remove it.")
         )
     return user

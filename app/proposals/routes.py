@@ -16,6 +16,7 @@ from app.discussion import views as discussion_views
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.guidelines import service as guidelines_service
 from app.i18n import N_
+from app.i18n import gettext as _
 from app.polls import service as polls_service
 from app.polls import views as polls_views
 from app.proposals import exhibits as exhibits_service
@@ -56,7 +57,10 @@ def _url(proposal: Proposal, suffix: str = "") -> str:
 @router.get("/c/{slug}/proposals", name="proposals")
 def list_page(request: Request, db: SessionDep, user: OptionalUser, slug: str) -> Response:
     community = communities_service.get_community(db, slug)
-    raw = {k: request.query_params.get(k, "") for k in ("state", "category", "tag", "q", "sort")}
+    raw = {
+        k: request.query_params.get(k, "")
+        for k in ("state", "category", "tag", "q", "sort", "language")
+    }
     errors: dict[str, str] = {}
     try:
         filters = service.check_filter(raw)
@@ -119,6 +123,7 @@ class ProposalForm(BaseModel):
     target_clause: str = ""
     message: str = ""
     base_revision: str = ""
+    language: str = ""
 
     def draft(self) -> service.ProposalDraft:
         return service.ProposalDraft(
@@ -130,6 +135,7 @@ class ProposalForm(BaseModel):
             tags=service.parse_tags(self.tags),
             kind=self.kind or "new",
             target_clause=self.target_clause,
+            language=self.language,
         )
 
 
@@ -227,7 +233,7 @@ def create(
             status_code=422,
         )
     return see_other(
-        request, _url(proposal), message="Draft saved. Only you and your co-authors can see it."
+        request, _url(proposal), message=_("Draft saved. Only you and your co-authors can see it.")
     )
 
 
@@ -351,6 +357,7 @@ def edit_form(
         "tags": ", ".join(proposal.tag_names),
         "kind": proposal.kind.value,
         "base_revision": str(proposal.revision_number),
+        "language": proposal.language or "",
     }
     return _form_page(request, db, community, values=values, errors={}, proposal=proposal)
 
@@ -422,10 +429,14 @@ def edit(
         return see_other(
             request,
             _url(proposal, "#poll"),
-            message=f"Saved as revision {proposal.revision_number}: round {round_after} of the "
-            "poll has begun, and ballots of earlier rounds no longer count.",
+            message=_(
+                "Saved as revision %(revision_number)s: round %(round_after)s of the poll has "
+                "begun, and ballots of earlier rounds no longer count.",
+                revision_number=proposal.revision_number,
+                round_after=round_after,
+            ),
         )
-    return see_other(request, _url(proposal), message="Saved as a new revision.")
+    return see_other(request, _url(proposal), message=_("Saved as a new revision."))
 
 
 def _poll_round(db: SessionDep, proposal: Proposal) -> int | None:
@@ -448,7 +459,7 @@ def publish(
         request,
         _url(proposal),
         lambda: service.publish(db, actor=user, proposal=proposal, now=utcnow()),
-        "Published: the community can now read and discuss it.",
+        _("Published: the community can now read and discuss it."),
     )
 
 
@@ -466,7 +477,7 @@ def withdraw(
         request,
         _url(proposal),
         lambda: service.withdraw(db, actor=user, proposal=proposal, reason=reason, now=utcnow()),
-        "Withdrawn. The proposal stays readable, marked as withdrawn.",
+        _("Withdrawn. The proposal stays readable, marked as withdrawn."),
         level="info",
     )
 
@@ -498,7 +509,9 @@ def add_coauthor(
     except Conflict as exc:
         return see_other(request, _url(proposal), message=exc.message, level="error")
     return see_other(
-        request, _url(proposal), message=f"{coauthor.user.display_name} is now a co-author."
+        request,
+        _url(proposal),
+        message=_("%(user)s is now a co-author.", user=coauthor.user.display_name),
     )
 
 
@@ -525,10 +538,10 @@ def remove_coauthor(
         return see_other(
             request,
             f"/c/{proposal.community.slug}/proposals",
-            message="You are no longer a co-author of this draft.",
+            message=_("You are no longer a co-author of this draft."),
             level="info",
         )
-    return see_other(request, _url(proposal), message="Co-author removed.", level="info")
+    return see_other(request, _url(proposal), message=_("Co-author removed."), level="info")
 
 
 @router.post("/c/{slug}/proposals/{proposal_id}/follow", name="follow_proposal")
@@ -548,7 +561,7 @@ def follow(
     context = _proposal_context(db, proposal, user)
     if request.headers.get("hx-request") == "true":
         return render(request, "proposals/proposal.html", context, block="follow")
-    message = "You follow this proposal." if following != "0" else "You stopped following it."
+    message = _("You follow this proposal.") if following != "0" else _("You stopped following it.")
     return see_other(request, _url(proposal), message=message)
 
 
@@ -587,7 +600,7 @@ def moderate(
             moderation_errors=exc.fields,
             moderation_values={"category": category, "tags": tags, "lock": lock, "reason": reason},
         )
-    return see_other(request, _url(proposal), message="Moderation saved.")
+    return see_other(request, _url(proposal), message=_("Moderation saved."))
 
 
 @router.get("/c/{slug}/proposals/{proposal_id}/revisions", name="proposal_revisions")
@@ -668,7 +681,11 @@ def add_exhibit(
     return see_other(
         request,
         _url(proposal, "#exhibits"),
-        message=f"“{exhibit.work.title}” added as {exhibit.stance.value}.",
+        message=_(
+            "“%(work)s” added as %(stance)s.",
+            work=exhibit.work.title,
+            stance=_(exhibit.stance.label).lower(),
+        ),
     )
 
 
@@ -687,5 +704,5 @@ def remove_exhibit(
     exhibit = exhibits_service.get_exhibit(db, proposal, exhibit_id)
     exhibits_service.remove_exhibit(db, actor=user, exhibit=exhibit)
     return see_other(
-        request, _url(proposal, "#exhibits"), message="Example work removed.", level="info"
+        request, _url(proposal, "#exhibits"), message=_("Example work removed."), level="info"
     )

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Path
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
+from app.i18n import CONTENT_LANGUAGES
 from app.proposals.models import ExhibitStance, ProposalKind, ProposalState
 from app.proposals.service import MESSAGE_MAX
 from app.web.api import MAX_ID, trimmed
@@ -15,6 +17,14 @@ from app.works.models import Medium
 
 # Ids past the database's 64-bit range would make the driver fail: refuse them as input errors.
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id.")]
+
+# What a proposal is written in, checked by the service (any case); the list filter too.
+LANGUAGE_DESCRIPTION = (
+    "The language it is written in: "
+    + ", ".join(CONTENT_LANGUAGES)
+    + ". Left out or empty: as recorded, else the writer's interface language."
+)
+LANGUAGE_RULES: JsonDict = {"enum": [*CONTENT_LANGUAGES, "", None]}
 
 EXAMPLE_NORM = (
     "Sexualised depictions of the character are not accepted in works shared in this community."
@@ -39,6 +49,9 @@ class ProposalOut(BaseModel):
     tags: list[str]
     kind: ProposalKind
     target_clause: str | None
+    language: str | None = Field(
+        description="The language it is written in (a BCP 47 tag); null when not recorded."
+    )
     state: ProposalState
     current_revision: int
     authors: list[AuthorOut]
@@ -57,6 +70,9 @@ class ProposalSummaryOut(BaseModel):
     summary: str
     category: str | None
     tags: list[str]
+    language: str | None = Field(
+        description="The language it is written in (a BCP 47 tag); null when not recorded."
+    )
     state: ProposalState
     current_revision: int
     published_at: datetime | None
@@ -78,6 +94,12 @@ class ProposalCreate(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     kind: str = Field(default="new", max_length=16)
     target_clause: str = Field(default="", max_length=16)
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=LANGUAGE_DESCRIPTION,
+        json_schema_extra=LANGUAGE_RULES,
+    )
 
 
 class ProposalUpdate(BaseModel):
@@ -92,6 +114,12 @@ class ProposalUpdate(BaseModel):
     norm_text: str | None = Field(default=None, max_length=100_000)
     category: str | None = Field(default=None, max_length=100)
     tags: list[str] | None = Field(default=None, max_length=50)
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=LANGUAGE_DESCRIPTION,
+        json_schema_extra=LANGUAGE_RULES,
+    )
     message: str = Field(default="", max_length=1000, description="What changed, and why.")
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import paging
+from app import i18n, paging
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.communities import moderation_log
@@ -34,7 +34,7 @@ from app.communities import permissions as community_permissions
 from app.communities import service as communities_service
 from app.communities.models import Category, Community, LogAction
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.i18n import N_
+from app.i18n import N_, gettext
 from app.notifications import tell
 from app.proposals import diff as word_diff
 from app.proposals import lifecycle
@@ -51,7 +51,7 @@ from app.proposals.models import (
     ProposalTag,
     Revision,
 )
-from app.text import NUL_PROBLEM
+from app.text import NUL_PROBLEM, content_language
 
 TITLE_MIN, TITLE_MAX = 3, 140
 SUMMARY_MAX = 500
@@ -79,8 +79,11 @@ class StaleRevision(Conflict):
 
     def __init__(self, current: int) -> None:
         super().__init__(
-            f"Someone saved a newer version (revision {current}) while you were editing. "
-            "Your text is kept below: compare it with the current version and save again."
+            gettext(
+                "Someone saved a newer version (revision %(current)s) while you were editing. "
+                "Your text is kept below: compare it with the current version and save again.",
+                current=current,
+            )
         )
         self.current = current
 
@@ -97,6 +100,8 @@ class ProposalDraft:
     tags: list[str] = field(default_factory=list)
     kind: str = ProposalKind.new.value
     target_clause: str = ""
+    #: A content language code; empty: the proposal's own, else the writer's interface language.
+    language: str = ""
 
 
 def parse_tags(raw: str | list[str]) -> list[str]:
@@ -116,25 +121,28 @@ def parse_tags(raw: str | list[str]) -> list[str]:
 def _check_text(values: ProposalDraft, problems: dict[str, str]) -> None:
     title = values.title.strip()
     if not TITLE_MIN <= len(title) <= TITLE_MAX:
-        problems["title"] = f"Use {TITLE_MIN} to {TITLE_MAX} characters."
+        problems["title"] = gettext(
+            "Use %(min)s to %(max)s characters.", min=TITLE_MIN, max=TITLE_MAX
+        )
     if len(values.summary.strip()) > SUMMARY_MAX:
-        problems["summary"] = f"Use at most {SUMMARY_MAX} characters."
+        problems["summary"] = gettext("Use at most %(max)s characters.", max=SUMMARY_MAX)
     for name in ("rationale", "norm_text"):
         if len(getattr(values, name)) > TEXT_MAX:
-            problems[name] = f"Use at most {TEXT_MAX:,} characters."
+            problems[name] = gettext("Use at most %(max)s characters.", max=i18n.number(TEXT_MAX))
     for name in TEXT_FIELDS:
         if "\x00" in getattr(values, name):
-            problems[name] = NUL_PROBLEM
+            problems[name] = gettext(NUL_PROBLEM)
 
 
 def _check_tags(raw: list[str], problems: dict[str, str]) -> list[str]:
     """The tags normalised (callers may pass them as typed: duplicates would clash in the table)."""
     tags = parse_tags(raw)
     if len(tags) > TAGS_MAX:
-        problems["tags"] = f"Use at most {TAGS_MAX} tags."
+        problems["tags"] = gettext("Use at most %(max)s tags.", max=TAGS_MAX)
     elif any(len(t) > TAG_MAX or not TAG_RE.match(t) for t in tags):
-        problems["tags"] = (
-            f"Tags are words of up to {TAG_MAX} letters, digits, '-' or '_', separated by commas."
+        problems["tags"] = gettext(
+            "Tags are words of up to %(max)s letters, digits, '-' or '_', separated by commas.",
+            max=TAG_MAX,
         )
     return tags
 
@@ -151,14 +159,14 @@ def _resolve_category(
     categories = communities_service.categories(db, community)
     if not slug:
         if categories:
-            problems["category"] = "Choose a category."
+            problems["category"] = gettext("Choose a category.")
         return None
     if current is not None and current.slug == slug:
         return current
     for category in categories:
         if category.slug == slug:
             return category
-    problems["category"] = "Choose one of this community's categories."
+    problems["category"] = gettext("Choose one of this community's categories.")
     return None
 
 
@@ -167,18 +175,22 @@ def _check_kind(
 ) -> ProposalKind:
     """The kind, and for amend and repeal a target among the clauses in force."""
     if values.kind not in ProposalKind.__members__:
-        problems["kind"] = "Choose new, amend or repeal."
+        problems["kind"] = gettext("Choose new, amend or repeal.")
         return ProposalKind.new
     kind = ProposalKind(values.kind)
     target = values.target_clause.strip()
     if kind == ProposalKind.new:
         return kind
     if not clause_numbers:
-        problems["kind"] = "This community has no published clause to amend or repeal yet."
+        problems["kind"] = gettext("This community has no published clause to amend or repeal yet.")
     elif not target:
-        problems["target_clause"] = f"Choose the clause to {kind.value}."
+        problems["target_clause"] = (
+            gettext("Choose the clause to amend.")
+            if kind == ProposalKind.amend
+            else gettext("Choose the clause to repeal.")
+        )
     elif target not in clause_numbers:
-        problems["target_clause"] = "Choose one of the clauses in force."
+        problems["target_clause"] = gettext("Choose one of the clauses in force.")
     return kind
 
 
@@ -240,8 +252,9 @@ def create_proposal(
     tags = _check_tags(values.tags, problems)
     category = _resolve_category(db, community, values.category, problems)
     kind = _check_kind(values, problems, clause_numbers)
+    language = content_language(values.language, problems)
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)
     community_permissions.ensure_new_account_may_post(db, user=user, what="proposal", now=now)
     proposal = Proposal(
         community_id=community.id,
@@ -255,6 +268,7 @@ def create_proposal(
         summary=values.summary.strip(),
         rationale=values.rationale,
         norm_text=values.norm_text,
+        language=language,
         revision_number=1,
         created_at=now,
         listed_at=now,
@@ -294,7 +308,7 @@ def create_proposal(
 def get_proposal(db: Session, proposal_id: int, *, viewer: User | None) -> Proposal:
     proposal = db.get(Proposal, proposal_id)
     if proposal is None:
-        raise NotFound("There is no such proposal.")
+        raise NotFound(gettext("There is no such proposal."))
     perms.ensure_can_view(viewer, proposal, author_ids(db, proposal))
     return proposal
 
@@ -304,7 +318,7 @@ def get_in_community(
 ) -> Proposal:
     proposal = get_proposal(db, proposal_id, viewer=viewer)
     if proposal.community_id != community.id:
-        raise NotFound("There is no such proposal.")
+        raise NotFound(gettext("There is no such proposal."))
     return proposal
 
 
@@ -351,11 +365,12 @@ def edit_proposal(
         db, proposal.community, values.category, problems, current=proposal.category
     )
     if len(message.strip()) > MESSAGE_MAX:
-        problems["message"] = f"Use at most {MESSAGE_MAX} characters."
+        problems["message"] = gettext("Use at most %(max)s characters.", max=MESSAGE_MAX)
     elif "\x00" in message:
-        problems["message"] = NUL_PROBLEM
+        problems["message"] = gettext(NUL_PROBLEM)
+    language = content_language(values.language, problems, recorded=proposal.language)
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)
     if base_revision != proposal.revision_number:
         raise StaleRevision(proposal.revision_number)
     new_text = {
@@ -388,7 +403,10 @@ def edit_proposal(
             setattr(proposal, key, value)
         proposal.revision_number = number
         record_event(db, proposal, EventKind.edited, user, now, message.strip(), revision=number)
-    if _set_metadata(db, proposal, category, tags, user, now) or text_changed:
+    # The language belongs to the proposal, not to a revision: correcting it makes none.
+    language_changed = proposal.language != language
+    proposal.language = language
+    if _set_metadata(db, proposal, category, tags, user, now) or text_changed or language_changed:
         # A save that changed nothing is no activity.
         proposal.last_activity_at = now
     db.flush()
@@ -447,13 +465,13 @@ def moderate_metadata(
         db, proposal.community, category, problems, current=proposal.category
     )
     if lock and not reason.strip():
-        problems["reason"] = "Give a reason for the record."
+        problems["reason"] = gettext("Give a reason for the record.")
     elif lock is not None and len(reason.strip()) > MESSAGE_MAX:
-        problems["reason"] = f"Use at most {MESSAGE_MAX} characters."
+        problems["reason"] = gettext("Use at most %(max)s characters.", max=MESSAGE_MAX)
     elif lock is not None and "\x00" in reason:
-        problems["reason"] = NUL_PROBLEM
+        problems["reason"] = gettext(NUL_PROBLEM)
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)
     _set_metadata(db, proposal, resolved, tags, user, now)
     if lock is not None:
         set_locked(db, actor=user, proposal=proposal, locked=lock, reason=reason, now=now)
@@ -471,14 +489,19 @@ def set_locked(
     lock_for_change(db, proposal)
     reason = reason.strip()
     if locked and not reason:
-        raise ValidationFailed("Say why.", fields={"reason": "Give a reason for the record."})
+        raise ValidationFailed(
+            gettext("Say why."), fields={"reason": gettext("Give a reason for the record.")}
+        )
     if len(reason) > MESSAGE_MAX:
         # Refused rather than cut short in the public record.
         raise ValidationFailed(
-            "The reason is too long.", fields={"reason": f"Use at most {MESSAGE_MAX} characters."}
+            gettext("The reason is too long."),
+            fields={"reason": gettext("Use at most %(max)s characters.", max=MESSAGE_MAX)},
         )
     if "\x00" in reason:
-        raise ValidationFailed("The reason is not valid.", fields={"reason": NUL_PROBLEM})
+        raise ValidationFailed(
+            gettext("The reason is not valid."), fields={"reason": gettext(NUL_PROBLEM)}
+        )
     if locked == (proposal.locked_at is not None):
         return proposal
     proposal.locked_at = now if locked else None
@@ -509,8 +532,8 @@ def publish(db: Session, *, actor: User | None, proposal: Proposal, now: datetim
     lifecycle.ensure_can_move(proposal.state, ProposalState.deliberation)
     if not proposal.norm_text.strip():
         raise ValidationFailed(
-            "Write the norm text before publishing.",
-            fields={"norm_text": "The exact text that would become a guideline clause."},
+            gettext("Write the norm text before publishing."),
+            fields={"norm_text": gettext("The exact text that would become a guideline clause.")},
         )
     proposal.state = ProposalState.deliberation
     proposal.published_at = now
@@ -528,15 +551,18 @@ def withdraw(
     db: Session, *, actor: User | None, proposal: Proposal, reason: str, now: datetime
 ) -> Proposal:
     """The author withdraws; the proposal stays readable, marked as withdrawn."""
-    user = perms.ensure_is_original_author(actor, proposal, "withdraw it")
+    user = perms.ensure_is_original_author(actor, proposal, N_("withdraw it"))
     lock_for_change(db, proposal)
     lifecycle.ensure_can_move(proposal.state, ProposalState.withdrawn)
     if len(reason.strip()) > MESSAGE_MAX:
         raise ValidationFailed(
-            "The reason is too long.", fields={"reason": f"Use at most {MESSAGE_MAX} characters."}
+            gettext("The reason is too long."),
+            fields={"reason": gettext("Use at most %(max)s characters.", max=MESSAGE_MAX)},
         )
     if "\x00" in reason:
-        raise ValidationFailed("The reason is not valid.", fields={"reason": NUL_PROBLEM})
+        raise ValidationFailed(
+            gettext("The reason is not valid."), fields={"reason": gettext(NUL_PROBLEM)}
+        )
     proposal.state = ProposalState.withdrawn
     proposal.withdrawn_at = now
     proposal.deadline_at = None
@@ -551,26 +577,40 @@ def add_coauthor(
     db: Session, *, actor: User | None, proposal: Proposal, username: str, now: datetime
 ) -> ProposalAuthor:
     """The author invites a fellow member as co-author: they may edit and are credited."""
-    user = perms.ensure_is_original_author(actor, proposal, "invite co-authors")
+    user = perms.ensure_is_original_author(actor, proposal, N_("invite co-authors"))
     community_permissions.ensure_can_participate(
         db, actor=user, community=proposal.community, now=now
     )
     if proposal.state in lifecycle.FINAL:
-        raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
+        raise Conflict(
+            gettext(
+                "This proposal is %(state)s; its authors are final.",
+                state=gettext(proposal.state.label).lower(),
+            )
+        )
     try:
         invitee = accounts_service.get_user(db, username)
     except NotFound:
         raise ValidationFailed(
-            "No such member.", fields={"username": f"There is no user called {username!r}."}
+            gettext("No such member."),
+            fields={
+                "username": gettext("There is no user called '%(username)s'.", username=username)
+            },
         ) from None
     if communities_service.membership_of(db, proposal.community, invitee) is None:
         raise ValidationFailed(
-            "Not a member.",
-            fields={"username": f"{invitee.display_name} is not a member of this community."},
+            gettext("Not a member."),
+            fields={
+                "username": gettext(
+                    "%(invitee)s is not a member of this community.", invitee=invitee.display_name
+                )
+            },
         )
     already = ValidationFailed(
-        "Already an author.",
-        fields={"username": f"{invitee.display_name} is an author already."},
+        gettext("Already an author."),
+        fields={
+            "username": gettext("%(invitee)s is an author already.", invitee=invitee.display_name)
+        },
     )
     if invitee.id in author_ids(db, proposal):
         raise already
@@ -601,10 +641,15 @@ def remove_coauthor(
     user = community_permissions.require_user(actor)
     # Permission first: whether a name exists is no business of someone who may not remove.
     if accounts_service.normalize_username(username) != user.username:
-        perms.ensure_is_original_author(user, proposal, "remove co-authors")
+        perms.ensure_is_original_author(user, proposal, N_("remove co-authors"))
     lock_for_change(db, proposal)
     if proposal.state in lifecycle.FINAL:
-        raise Conflict(f"This proposal is {proposal.state.value}; its authors are final.")
+        raise Conflict(
+            gettext(
+                "This proposal is %(state)s; its authors are final.",
+                state=gettext(proposal.state.label).lower(),
+            )
+        )
     person = accounts_service.get_user(db, username)
     row = db.scalar(
         select(ProposalAuthor).where(
@@ -614,7 +659,7 @@ def remove_coauthor(
         )
     )
     if row is None:
-        raise NotFound(f"{person.display_name} is not a co-author.")
+        raise NotFound(gettext("%(person)s is not a co-author.", person=person.display_name))
     db.delete(row)
     if perms.is_private(proposal):
         # They can no longer see it, so they must not hear about it either.
@@ -671,7 +716,7 @@ def get_revision(db: Session, proposal: Proposal, number: int) -> Revision:
         select(Revision).where(Revision.proposal_id == proposal.id, Revision.number == number)
     )
     if revision is None:
-        raise NotFound(f"This proposal has no revision {number}.")
+        raise NotFound(gettext("This proposal has no revision %(number)s.", number=number))
     return revision
 
 
@@ -727,6 +772,7 @@ class ProposalFilter:
     tag: str = ""
     q: str = ""
     sort: Sort = "newest"
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -740,19 +786,24 @@ def check_filter(raw: dict[str, str]) -> ProposalFilter:
     problems: dict[str, str] = {}
     state = raw.get("state", "").strip()
     if state and state not in ProposalState.__members__:
-        problems["state"] = "Choose one of: " + ", ".join(s.value for s in ProposalState) + "."
+        problems["state"] = gettext(
+            "Choose one of: %(choices)s.", choices=", ".join(s.value for s in ProposalState)
+        )
     sort = raw.get("sort", "").strip() or "newest"
     if sort not in SORTS:
-        problems["sort"] = "Choose newest, active or closing."
+        problems["sort"] = gettext("Choose newest, active or closing.")
     q = raw.get("q", "").strip()
     if len(q) > 200:
-        problems["q"] = "Use at most 200 characters."
+        problems["q"] = gettext("Use at most 200 characters.")
+    language = raw.get("language", "").strip()
+    if language:
+        language = content_language(language, problems)
     for name in ("category", "tag"):
         # Compared in SQL, where PostgreSQL refuses NUL; no category or tag has one.
         if "\x00" in raw.get(name, ""):
-            problems[name] = "No category or tag has this name."
+            problems[name] = gettext("No category or tag has this name.")
     if problems:
-        raise ValidationFailed("The filter is not valid.", fields=problems)
+        raise ValidationFailed(gettext("The filter is not valid."), fields=problems)
     # A tag typed as in the form ("#Fan Art"); only the first one counts, none when empty (",").
     tags = parse_tags(raw.get("tag", ""))
     return ProposalFilter(
@@ -761,6 +812,7 @@ def check_filter(raw: dict[str, str]) -> ProposalFilter:
         tag=tags[0] if tags else "",
         q=q,
         sort=sort,  # type: ignore[arg-type]
+        language=language,
     )
 
 
@@ -868,7 +920,8 @@ def _cursor_values(values: list[object]) -> tuple[datetime, int]:
             raise ValueError(after_id)
     except (ValueError, OverflowError):
         raise ValidationFailed(
-            "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
+            gettext("The cursor is not valid."),
+            fields={"cursor": gettext("Use the next_cursor of a previous page.")},
         ) from None
     return at, after_id
 
@@ -900,6 +953,9 @@ def list_proposals(
         query = query.where(public)
     if filters.state:
         query = query.where(Proposal.state == ProposalState(filters.state))
+    if filters.language:
+        # A test of each row along the sort index, as the state: no index of its own.
+        query = query.where(Proposal.language == filters.language)
 
     after = paging.decode(cursor, size=2)
     at, after_id = _cursor_values(after) if after else (None, 0)

@@ -10,6 +10,8 @@ from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.errors import ValidationFailed
+from app.i18n import CONTENT_LANGUAGES
+from app.i18n import gettext as _
 
 API_PREFIX = "/api/v1"
 # Ids are INTEGER columns, 32-bit on PostgreSQL: a larger id in a path or body is an input
@@ -63,6 +65,8 @@ NOT_NUL = r"[^\x00]"
 # Not blank, and no NUL; or only no NUL.
 NOT_BLANK = f"^{NOT_NUL}*{INK}{NOT_NUL}*$"
 NO_NUL = r"^[^\x00]*$"
+#: A content language as the API spells it (`app.i18n.CONTENT_LANGUAGES`, exactly).
+CONTENT_LANGUAGE = "^(" + "|".join(CONTENT_LANGUAGES) + ")$"
 
 
 def trimmed(max_length: int, *, min_length: int = 1) -> str:
@@ -158,10 +162,11 @@ def decode_cursor(cursor: str | None) -> int | None:
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed(
-            "The cursor is not valid.", fields={"cursor": "Use the next_cursor of a previous page."}
+            _("The cursor is not valid."),
+            fields={"cursor": _("Use the next_cursor of a previous page.")},
         ) from None
     if not 0 <= value <= MAX_CURSOR:
-        raise ValidationFailed("The cursor is not valid.", fields={"cursor": "Out of range."})
+        raise ValidationFailed(_("The cursor is not valid."), fields={"cursor": _("Out of range.")})
     return value
 
 

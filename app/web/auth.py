@@ -14,6 +14,7 @@ from app.accounts.models import TokenScope, User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import NotAuthenticated, PermissionDenied
+from app.i18n import gettext as _
 from app.web.cookies import SAFE_METHODS, session_cookie_name
 
 
@@ -63,9 +64,11 @@ def current_auth(request: Request) -> Auth:
     if header.lower().startswith("bearer "):
         token = accounts_service.token_user(db, token=header[7:].strip(), now=now, write=write)
         if token is None:
-            raise NotAuthenticated("The access token is not valid or was revoked.")
+            raise NotAuthenticated(_("The access token is not valid or was revoked."))
         if token.scope == TokenScope.read and write:
-            raise PermissionDenied("This access token may only read; create one with write scope.")
+            raise PermissionDenied(
+                _("This access token may only read; create one with write scope.")
+            )
         if not write and accounts_service.touch_due(token.last_used_at, now):
             with request.app.state.session_factory(True) as writer:
                 accounts_service.touch_token(writer, token_id=token.id, now=now)
@@ -96,5 +99,5 @@ def optional_user(request: Request) -> User | None:
 def required_user(request: Request) -> User:
     user = current_auth(request).user
     if user is None:
-        raise NotAuthenticated("Please sign in first.")
+        raise NotAuthenticated(_("Please sign in first."))
     return user

@@ -30,12 +30,17 @@ _PRIVATE = re.compile(
 )
 
 
+def is_private(path: str) -> bool:
+    """Whether answers at `path` are about one account or for moderators only."""
+    return _PRIVATE.match(path) is not None
+
+
 def policy(method: str, path: str, query: str, status: int) -> str:
     """The Cache-Control of an answer to `method path?query` with `status`."""
     if method not in ("GET", "HEAD") or (status >= 300 and status != 304):
         return NO_STORE
     if path.startswith("/static/"):
         return IMMUTABLE if re.search(r"(^|&)v=", query) else REVALIDATE
-    if _PRIVATE.match(path):
+    if is_private(path):
         return NO_STORE
     return PER_VISITOR

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import PermissionDenied
+from app.i18n import gettext as _
 from app.web.cookies import SAFE_METHODS, csrf_cookie_name, session_cookie_name
 
 FORM_FIELD = "csrf_token"
@@ -58,9 +59,13 @@ class CSRFCookieMiddleware:
 
 def token_for(request: Request) -> str:
     """The token that this browser's forms must send back."""
-    secret_value = request.state.csrf_secret
-    key = request.app.state.settings.secret.encode()
-    return hmac.new(key, secret_value.encode(), hashlib.sha256).hexdigest()
+    return token_from(request.app.state.settings, request.state.csrf_secret)
+
+
+def token_from(settings: Settings, csrf_secret: str) -> str:
+    """The token for the browser holding `csrf_secret` (64 hexadecimal digits)."""
+    key = settings.secret.encode()
+    return hmac.new(key, csrf_secret.encode(), hashlib.sha256).hexdigest()
 
 
 def _origin_allowed(request: Request) -> bool:
@@ -90,7 +95,7 @@ async def csrf_protect(request: Request) -> None:
         # No session, no ambient authority to abuse: the API answers 401 on its own.
         return
     if not _origin_allowed(request):
-        raise PermissionDenied("This request came from another site and was refused.")
+        raise PermissionDenied(_("This request came from another site and was refused."))
     sent = request.headers.get(HEADER)
     if sent is None:
         content_type = request.headers.get("content-type", "")
@@ -99,5 +104,5 @@ async def csrf_protect(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, token_for(request)):
         raise PermissionDenied(
-            "The form expired or was sent from elsewhere. Reload the page and try again."
+            _("The form expired or was sent from elsewhere. Reload the page and try again.")
         )

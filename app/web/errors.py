@@ -15,22 +15,24 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import compile_path
 
 from app.errors import DomainError, NotAuthenticated, RateLimited
+from app.i18n import N_, gettext
 from app.web.auth import Auth
 from app.web.templating import render
 
 log = logging.getLogger(__name__)
 
+#: Marked for the catalogs; translated where shown (`title`).
 TITLES = {
-    400: "Bad request",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "That clashes with the current state",
-    413: "Too large",
-    422: "Something in the request is not right",
-    429: "Slow down",
-    500: "Something went wrong",
+    400: N_("Bad request"),
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("Not allowed"),
+    409: N_("That clashes with the current state"),
+    413: N_("Too large"),
+    422: N_("Something in the request is not right"),
+    429: N_("Slow down"),
+    500: N_("Something went wrong"),
 }
 CODES = {
     400: "bad_request",
@@ -44,6 +46,11 @@ CODES = {
     429: "rate_limited",
     500: "server_error",
 }
+
+
+def title(status: int) -> str:
+    """A status in words, in the reader's language."""
+    return gettext(TITLES[status]) if status in TITLES else gettext("Error")
 
 
 def is_api(request: Request) -> bool:
@@ -68,7 +75,7 @@ def error_page(
     response = render(
         request,
         "errors/error.html",
-        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        {"status": status, "title": title(status), "message": message},
         status_code=status,
     )
     response.headers.update(headers or {})
@@ -100,10 +107,11 @@ def allowed_methods(request: Request) -> str:
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
+    # A detail a route wrote is its own (English, for the few routes that raise one).
+    detail = exc.detail if isinstance(exc.detail, str) else title(status)
     headers = exc.headers
     if status == 404:
-        detail = "There is nothing at this address."
+        detail = gettext("There is nothing at this address.")
     if status == 405:
         headers = {**(headers or {}), "Allow": allowed_methods(request)}
     if is_api(request):
@@ -122,16 +130,17 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     for error in exc.errors():
         fields.setdefault(_field_name(tuple(error.get("loc", ()))), str(error.get("msg", "")))
     if is_api(request):
-        return json_error(422, "validation_failed", "The request is not valid.", fields)
-    message = "Something in the request is not right: " + "; ".join(
-        f"{name}: {problem}" for name, problem in fields.items()
+        return json_error(422, "validation_failed", gettext("The request is not valid."), fields)
+    message = gettext(
+        "Something in the request is not right: %(problems)s",
+        problems="; ".join(f"{name}: {problem}" for name, problem in fields.items()),
     )
     return error_page(request, 422, message)
 
 
 def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "The server failed to answer. The error was logged; please try again later."
+    message = gettext("The server failed to answer. The error was logged; please try again later.")
     if is_api(request):
         return json_error(500, "server_error", message)
     # The request's database session ended with the failure: the page must not touch it.

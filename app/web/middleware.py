@@ -11,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import i18n
 from app.web import caching
 from app.web.cookies import SAFE_METHODS
 
@@ -139,4 +140,6 @@ class BodyLimitMiddleware:
 
     @property
     def message(self) -> str:
-        return f"The request is larger than {self.max_bytes // (1024 * 1024)} MB."
+        return i18n.gettext(
+            "The request is larger than %(size)s MB.", size=self.max_bytes // (1024 * 1024)
+        )

@@ -93,6 +93,10 @@ def make_environment(templates: Path = TEMPLATES) -> Environment:
         static_url=_static_url,
         csrf_field=_csrf_field,
         idempotency_field=idempotency_field,
+        # What content is written in: the choices of a form, and labels in the reader's words.
+        content_language_choices=i18n.content_language_choices,
+        language_name=i18n.language_name,
+        reader_language=i18n.current,
     )
     env.filters.update(
         markdown=render_markdown, datetime=_datetime, date=_date, ago=_ago, time_tag=_time_tag

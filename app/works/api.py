@@ -85,6 +85,7 @@ def work_out(
         description=work.description if shown else "",
         excerpt=work.excerpt if shown else None,
         duration_seconds=work.duration_seconds,
+        language=work.language,
         parents=service.parent_ids(db, work),
         created_by=work.created_by.username if work.created_by else None,
         created_at=work.created_at,
@@ -151,6 +152,7 @@ def create_work(
         excerpt=body.excerpt,
         duration_seconds=_duration(body.duration_seconds),
         parents=[str(i) for i in body.parents],
+        language=body.language or "",
     )
     work = service.create_work(db, actor=user, community=community, values=values, now=utcnow())
     return work_out(request, db, work, moderator=_moderates(db, work.community, user))

@@ -21,10 +21,14 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from app.errors import ValidationFailed
+from app.i18n import N_
+from app.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 FIELD = "file"
 MAX_BYTES = 2 * 1024 * 1024
@@ -37,12 +41,12 @@ WEBP_QUALITY = 88
 THUMB_QUALITY = 80
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
-WRONG_FORMAT = "Upload a PNG, JPEG or WebP image."
-TOO_LARGE = "The image is larger than 2 MB."
-TOO_MANY_PIXELS = "The image has too many pixels: at most 40 megapixels."
-DAMAGED = "The image file is damaged or incomplete. Save it again and upload it anew."
-EMPTY = "Choose an image file to upload."
-TOO_LARGE_STORED = "Once re-encoded the image is larger than 8 MB; make it smaller."
+WRONG_FORMAT = N_("Upload a PNG, JPEG or WebP image.")
+TOO_LARGE = N_("The image is larger than 2 MB.")
+TOO_MANY_PIXELS = N_("The image has too many pixels: at most 40 megapixels.")
+DAMAGED = N_("The image file is damaged or incomplete. Save it again and upload it anew.")
+EMPTY = N_("Choose an image file to upload.")
+TOO_LARGE_STORED = N_("Once re-encoded the image is larger than 8 MB; make it smaller.")
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,9 @@ class _TooManyPixels(Exception):
 
 
 def refuse(problem: str) -> ValidationFailed:
-    return ValidationFailed(problem, fields={FIELD: problem})
+    """The refusal of an upload; `problem` is one of the messages above (marked with `N_`)."""
+    message = _(problem)
+    return ValidationFailed(message, fields={FIELD: message})
 
 
 def _check_pixels(size: tuple[int, int]) -> None:
@@ -84,6 +90,9 @@ def process(data: bytes) -> ProcessedImage:
         raise refuse(EMPTY)
     if len(data) > MAX_BYTES:
         raise refuse(TOO_LARGE)
+    # Pillow loads with the first upload, not in every worker at start (bench/memory.py).
+    from PIL import Image, UnidentifiedImageError
+
     formats = tuple(CONTENT_TYPES)
     try:
         with Image.open(io.BytesIO(data), formats=formats) as probe:
@@ -106,6 +115,8 @@ def process(data: bytes) -> ProcessedImage:
 
 
 def _reencode(opened: Image.Image, image_format: str) -> ProcessedImage:
+    from PIL import Image, ImageOps
+
     # Only the first frame of an animated PNG or WebP is kept: a preview is a still.
     upright = ImageOps.exif_transpose(opened)
     full = _without_metadata(upright, image_format)

@@ -6,13 +6,14 @@ from app.accounts.models import User
 from app.communities import permissions as community_permissions
 from app.communities.models import Membership
 from app.errors import PermissionDenied
+from app.i18n import gettext as _
 from app.works.models import Work
 
 
 def ensure_member(actor: User | None, membership: Membership | None) -> User:
     user = community_permissions.require_user(actor)
     if membership is None:
-        raise PermissionDenied("Join this community to register works.")
+        raise PermissionDenied(_("Join this community to register works."))
     return user
 
 
@@ -37,6 +38,6 @@ def ensure_can_edit(actor: User | None, membership: Membership | None, work: Wor
     user = community_permissions.require_user(actor)
     if not can_edit(user, membership, work):
         raise PermissionDenied(
-            "Only the member who registered this work, or a moderator, may edit it."
+            _("Only the member who registered this work, or a moderator, may edit it.")
         )
     return user

@@ -15,6 +15,7 @@ from app.communities import service as communities_service
 from app.communities.models import Community
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
+from app.i18n import gettext as _
 from app.proposals import exhibits as exhibits_service
 from app.web import caching
 from app.web.conditional import etag_matches
@@ -88,6 +89,7 @@ class WorkForm(BaseModel):
     excerpt: str = ""
     duration_seconds: str = ""
     parents: list[str] = []
+    language: str = ""
 
     def license_value(self) -> str:
         return self.license_other if self.license == "other" else self.license
@@ -114,6 +116,7 @@ class WorkForm(BaseModel):
             excerpt=self.excerpt,
             duration_seconds=self.duration_seconds,
             parents=self.parents,
+            language=self.language,
         )
 
 
@@ -185,7 +188,7 @@ def create(
             message=exc.message,
             status_code=422,
         )
-    return see_other(request, _url(work), message="Work registered.")
+    return see_other(request, _url(work), message=_("Work registered."))
 
 
 @router.get("/c/{slug}/works/{work_id}", name="work")
@@ -271,7 +274,7 @@ def edit(
             message=exc.message,
             status_code=422,
         )
-    return see_other(request, _url(work), message="Work saved.")
+    return see_other(request, _url(work), message=_("Work saved."))
 
 
 def _read_upload(file: StarletteUploadFile | str | None) -> bytes:
@@ -298,7 +301,7 @@ def upload_preview(
         service.set_preview(db, actor=user, work=work, data=_read_upload(file), now=utcnow())
     except ValidationFailed as exc:
         return _work_page(request, db, user, work, preview_errors=exc.fields, status_code=422)
-    return see_other(request, _url(work), message="Preview image saved.")
+    return see_other(request, _url(work), message=_("Preview image saved."))
 
 
 @router.post("/c/{slug}/works/{work_id}/preview/remove", name="remove_work_preview")
@@ -308,7 +311,7 @@ def remove_preview(
     community = communities_service.get_community(db, slug)
     work = service.get_work(db, work_id, community=community)
     removed = service.remove_preview(db, actor=user, work=work)
-    message = "Preview image removed." if removed else "This work had no preview image."
+    message = _("Preview image removed.") if removed else _("This work had no preview image.")
     return see_other(request, _url(work), message=message, level="success" if removed else "info")
 
 
@@ -330,7 +333,7 @@ def _serve_preview(
     visible = perms.can_see_content(user, membership, work)
     preview = service.preview_of(db, work) if visible else None
     if preview is None:
-        raise NotFound("This work has no preview image.")
+        raise NotFound(_("This work has no preview image."))
     etag = f'"{preview.digest}{"-thumb" if thumbnail else ""}"'
     content_type = preview.thumb_content_type if thumbnail else preview.content_type
     name = f"work-{work.id}{'-thumb' if thumbnail else ''}.{EXTENSIONS.get(content_type, 'bin')}"
@@ -346,7 +349,7 @@ def _serve_preview(
         return Response(status_code=304, headers=headers)
     data = service.preview_bytes(db, work, thumbnail=thumbnail)
     if data is None:  # removed in between
-        raise NotFound("This work has no preview image.")
+        raise NotFound(_("This work has no preview image."))
     return Response(data, media_type=content_type, headers=headers)
 
 
@@ -379,7 +382,7 @@ def hide(
         request,
         _url(work),
         lambda: service.hide_work(db, actor=user, work=work, reason=reason, now=utcnow()),
-        "The work is hidden, with your reason shown.",
+        _("The work is hidden, with your reason shown."),
     )
 
 
@@ -390,4 +393,4 @@ def restore(
     community = communities_service.get_community(db, slug)
     work = service.get_work(db, work_id, community=community)
     service.restore_work(db, actor=user, work=work)
-    return see_other(request, _url(work), message="The work is shown again.")
+    return see_other(request, _url(work), message=_("The work is shown again."))

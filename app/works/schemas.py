@@ -7,12 +7,21 @@ from typing import Annotated
 
 from fastapi import Path
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from app.hiding import HiddenState
+from app.i18n import CONTENT_LANGUAGES
 from app.web.api import MAX_ID
 from app.works.models import Medium
 
 WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The work's id.")]
+# The language of a title, description and excerpt, checked by the service (any case).
+LANGUAGE_DESCRIPTION = (
+    "The language of its title, description and excerpt: "
+    + ", ".join(CONTENT_LANGUAGES)
+    + ". Left out or empty: as recorded, else the writer's interface language."
+)
+LANGUAGE_RULES: JsonDict = {"enum": [*CONTENT_LANGUAGES, "", None]}
 
 
 class WorkOut(BaseModel):
@@ -34,6 +43,10 @@ class WorkOut(BaseModel):
     description: str
     excerpt: str | None
     duration_seconds: float | None
+    language: str | None = Field(
+        description="The language of its title, description and excerpt (a BCP 47 tag); null "
+        "when not recorded."
+    )
     parents: list[int]
     created_by: str | None
     created_at: datetime
@@ -64,6 +77,12 @@ class WorkCreate(BaseModel):
     parents: list[int] = Field(
         default_factory=list, max_length=100, description="Ids of works it derives from."
     )
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=LANGUAGE_DESCRIPTION,
+        json_schema_extra=LANGUAGE_RULES,
+    )
 
 
 class WorkUpdate(BaseModel):
@@ -80,6 +99,12 @@ class WorkUpdate(BaseModel):
     excerpt: str | None = Field(default=None, max_length=20_000)
     duration_seconds: float | None = None
     parents: list[int] | None = Field(default=None, max_length=100)
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=LANGUAGE_DESCRIPTION,
+        json_schema_extra=LANGUAGE_RULES,
+    )
 
 
 class LineageItem(BaseModel):

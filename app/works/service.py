@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 
-from app import paging
+from app import i18n, paging
 from app.accounts.models import User
 from app.communities import moderation_log
 from app.communities import permissions as community_permissions
@@ -20,8 +20,9 @@ from app.communities import service as communities_service
 from app.communities.models import Community, LogAction, Membership
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
+from app.i18n import N_, gettext
 from app.notifications import tell
-from app.text import NUL_PROBLEM, public_reason
+from app.text import NUL_PROBLEM, content_language, public_reason
 from app.works import images
 from app.works import permissions as perms
 from app.works.models import Medium, Work, WorkImage, WorkParent
@@ -71,6 +72,8 @@ class WorkDraft:
     excerpt: str = ""
     duration_seconds: str = ""
     parents: list[str] = field(default_factory=list)
+    #: A content language code; empty: the work's own, else the writer's interface language.
+    language: str = ""
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Checked:
     excerpt: str | None
     duration_seconds: float | None
     parent_ids: list[int]
+    language: str
 
 
 @dataclass
@@ -140,58 +144,68 @@ def _check(db: Session, community: Community, values: WorkDraft, work: Work | No
     problems: dict[str, str] = {}
     title = values.title.strip()
     if not 1 <= len(title) <= TITLE_MAX:
-        problems["title"] = f"Use 1 to {TITLE_MAX} characters."
+        problems["title"] = gettext("Use 1 to %(max)s characters.", max=TITLE_MAX)
     creator_name = values.creator_name.strip()
     if not 1 <= len(creator_name) <= CREATOR_MAX:
-        problems["creator_name"] = f"Use 1 to {CREATOR_MAX} characters."
+        problems["creator_name"] = gettext("Use 1 to %(max)s characters.", max=CREATOR_MAX)
     url = values.url.strip()
     if not url:
-        problems["url"] = "Give the address where the work can be seen."
+        problems["url"] = gettext("Give the address where the work can be seen.")
     elif len(url) > URL_MAX:
-        problems["url"] = f"Use at most {URL_MAX} characters."
+        problems["url"] = gettext("Use at most %(max)s characters.", max=URL_MAX)
     elif not _valid_url(url):
-        problems["url"] = "Use an http:// or https:// address."
+        problems["url"] = gettext("Use an http:// or https:// address.")
     medium = Medium.other
     if values.medium in Medium.__members__:
         medium = Medium(values.medium)
     else:
-        problems["medium"] = "Choose a medium: " + ", ".join(m.value for m in Medium) + "."
+        problems["medium"] = gettext(
+            "Choose a medium: %(choices)s.", choices=", ".join(m.value for m in Medium)
+        )
     license_ = values.license.strip()
     if len(license_) > LICENSE_MAX:
-        problems["license"] = f"Use at most {LICENSE_MAX} characters."
+        problems["license"] = gettext("Use at most %(max)s characters.", max=LICENSE_MAX)
     notes = ", ".join(n.strip() for n in values.content_notes.split(",") if n.strip())
     if len(notes) > NOTES_MAX:
-        problems["content_notes"] = f"Use at most {NOTES_MAX} characters."
+        problems["content_notes"] = gettext("Use at most %(max)s characters.", max=NOTES_MAX)
     if len(values.description) > DESCRIPTION_MAX:
-        problems["description"] = f"Use at most {DESCRIPTION_MAX:,} characters."
+        problems["description"] = gettext(
+            "Use at most %(max)s characters.", max=i18n.number(DESCRIPTION_MAX)
+        )
     excerpt: str | None = values.excerpt if values.excerpt.strip() else None
     if excerpt is not None:
         if medium != Medium.text and "medium" not in problems:
-            problems["excerpt"] = "Only text works carry an excerpt."
+            problems["excerpt"] = gettext("Only text works carry an excerpt.")
         elif len(excerpt) > EXCERPT_MAX:
-            problems["excerpt"] = f"Use at most {EXCERPT_MAX:,} characters."
+            problems["excerpt"] = gettext(
+                "Use at most %(max)s characters.", max=i18n.number(EXCERPT_MAX)
+            )
     duration: float | None = None
     raw_duration = values.duration_seconds.strip()
     if raw_duration:
         if medium not in TIMED and "medium" not in problems:
-            problems["duration_seconds"] = "Only audio and video works have a duration."
+            problems["duration_seconds"] = gettext("Only audio and video works have a duration.")
         else:
             try:
                 duration = float(raw_duration) if raw_duration.isascii() else math.nan
             except ValueError:
                 duration = math.nan
             if not (math.isfinite(duration) and 0 < duration <= DURATION_MAX):
-                problems["duration_seconds"] = (
-                    f"Give the length in seconds: more than 0, at most {DURATION_MAX:,.0f}."
+                problems["duration_seconds"] = gettext(
+                    "Give the length in seconds: more than 0, at most %(max)s.",
+                    max=f"{DURATION_MAX:,.0f}",
                 )
                 duration = None
     for name in TEXT_FIELDS:
         if "\x00" in getattr(values, name):
-            problems[name] = NUL_PROBLEM
+            problems[name] = gettext(NUL_PROBLEM)
     creator_user_id = _creator(db, community, values.creator_username.strip(), problems)
     parent_ids = _parents(db, community, values.parents, work, problems)
+    language = content_language(
+        values.language, problems, recorded=work.language if work is not None else None
+    )
     if problems:
-        raise ValidationFailed("Please correct the marked fields.", fields=problems)
+        raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)
     return Checked(
         title=title,
         creator_name=creator_name,
@@ -204,6 +218,7 @@ def _check(db: Session, community: Community, values: WorkDraft, work: Work | No
         excerpt=excerpt,
         duration_seconds=duration,
         parent_ids=parent_ids,
+        language=language,
     )
 
 
@@ -220,7 +235,7 @@ def _creator(
         .where(Membership.community_id == community.id)
     )
     if user_id is None:
-        problems["creator_username"] = "No member of this community has that username."
+        problems["creator_username"] = gettext("No member of this community has that username.")
     return user_id
 
 
@@ -233,10 +248,10 @@ def _parents(
 ) -> list[int]:
     ids = _parse_ids(raw)
     if ids is None:
-        problems["parents"] = "Parents are ids of works in this community."
+        problems["parents"] = gettext("Parents are ids of works in this community.")
         return []
     if len(ids) > PARENTS_MAX:
-        problems["parents"] = f"Choose at most {PARENTS_MAX} parents."
+        problems["parents"] = gettext("Choose at most %(max)s parents.", max=PARENTS_MAX)
         return []
     if not ids:
         return []
@@ -251,15 +266,16 @@ def _parents(
         return []
     if work is not None:
         if work.id in ids:
-            problems["parents"] = "A work cannot derive from itself."
+            problems["parents"] = gettext("A work cannot derive from itself.")
             return []
         below = {w.id: w for w, _ in descendants(db, work)}
         loops = [below[i] for i in ids if i in below]
         if loops:
             names = ", ".join(f"“{w.title}”" for w in loops)
-            problems["parents"] = (
-                f"That would make a cycle: {names} already derives from this work, "
-                "so it cannot also be its parent."
+            problems["parents"] = gettext(
+                "That would make a cycle: %(names)s already derives from this work, so it cannot "
+                "also be its parent.",
+                names=names,
             )
             return []
     return ids
@@ -283,6 +299,7 @@ def _apply(work: Work, checked: Checked) -> None:
     work.description = checked.description
     work.excerpt = checked.excerpt
     work.duration_seconds = checked.duration_seconds
+    work.language = checked.language
 
 
 def create_work(
@@ -328,6 +345,7 @@ def draft_of(db: Session, work: Work) -> WorkDraft:
         excerpt=work.excerpt or "",
         duration_seconds=_duration_text(work.duration_seconds),
         parents=[str(i) for i in parent_ids(db, work)],
+        language=work.language or "",
     )
 
 
@@ -340,7 +358,7 @@ def _duration_text(value: float | None) -> str:
 def get_work(db: Session, work_id: int, *, community: Community | None = None) -> Work:
     work = db.get(Work, work_id)
     if work is None or (community is not None and work.community_id != community.id):
-        raise NotFound("There is no such work.")
+        raise NotFound(gettext("There is no such work."))
     return work
 
 
@@ -356,16 +374,20 @@ def list_works(
     if medium:
         if medium not in Medium.__members__:
             raise ValidationFailed(
-                "The filter is not valid.",
-                fields={"medium": "Choose one of: " + ", ".join(m.value for m in Medium) + "."},
+                gettext("The filter is not valid."),
+                fields={
+                    "medium": gettext(
+                        "Choose one of: %(choices)s.", choices=", ".join(m.value for m in Medium)
+                    )
+                },
             )
         query = query.where(Work.medium == Medium(medium))
     after = paging.decode(cursor, size=1)
     if after is not None:
         if not isinstance(after[0], int) or isinstance(after[0], bool):
             raise ValidationFailed(
-                "The cursor is not valid.",
-                fields={"cursor": "Use the next_cursor of a previous page."},
+                gettext("The cursor is not valid."),
+                fields={"cursor": gettext("Use the next_cursor of a previous page.")},
             )
         query = query.where(Work.id < after[0])
     items = list(db.scalars(query.order_by(Work.id.desc()).limit(limit)))
@@ -519,7 +541,7 @@ def attribution(db: Session, work: Work, upstream: Walk | None = None) -> str:
     return text
 
 
-ONLY_IMAGES = "Only image works have a preview image."
+ONLY_IMAGES = N_("Only image works have a preview image.")
 
 
 def preview_of(db: Session, work: Work) -> WorkImage | None:
@@ -550,7 +572,7 @@ def set_preview(
     user = perms.ensure_can_edit(actor, membership, work)
     community_permissions.ensure_can_participate(db, actor=user, community=work.community, now=now)
     if work.medium != Medium.image:
-        raise ValidationFailed(ONLY_IMAGES, fields={images.FIELD: ONLY_IMAGES})
+        raise ValidationFailed(gettext(ONLY_IMAGES), fields={images.FIELD: gettext(ONLY_IMAGES)})
     processed = images.process(data)
     # One upload at a time per work (its row is held until the transaction ends): two at once
     # would both find no preview and both insert one. The later replaces the earlier.

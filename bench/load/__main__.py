@@ -50,10 +50,18 @@ class Scenario:
     main: bool = True
     #: The same page in the small community, for "time independent of history size".
     small: str = ""
+    #: Read by signed-in members (each request with another member's token): never a kept
+    #: visitor's page, always rendered, so held to the peer but not to the ceiling.
+    member: bool = False
 
     @property
     def read(self) -> bool:
         return self.method == "GET"
+
+    @property
+    def tokens(self) -> bool:
+        """Whether each request carries a member's token."""
+        return self.member or not self.read
 
 
 def scenarios(seeded: seed.Seeded) -> list[Scenario]:
@@ -66,6 +74,13 @@ def scenarios(seeded: seed.Seeded) -> list[Scenario]:
         Scenario("proposal page", proposal, small="proposal page, small"),
         Scenario("thread page", f"{proposal}?cursor={seeded.deep_cursor}"),
         Scenario("poll results", f"/c/{big}/polls/{seeded.closed_poll}"),
+        Scenario("proposal page, member", proposal, member=True, main=False),
+        Scenario(
+            "thread page, member",
+            f"{proposal}?cursor={seeded.deep_cursor}",
+            member=True,
+            main=False,
+        ),
         Scenario("guidelines page, small", f"/c/{small}/guidelines", main=False),
         Scenario(
             "proposal page, small", f"/c/{small}/proposals/{seeded.small_proposal}", main=False
@@ -176,7 +191,7 @@ def app_env(url: str, port: int) -> dict[str, str]:
 
 
 def check_write(base: str, scenario: Scenario, token: str) -> None:
-    """One request by hand first: a write that fails says why, instead of a count of 4xx."""
+    """One request by hand first: a signed request that fails says why, not a count of 4xx."""
     request = urllib.request.Request(  # noqa: S310 - loopback
         base + scenario.path,
         data=scenario.body.replace("{n}", "0").encode(),
@@ -233,7 +248,7 @@ def ceiling_server(
     write), served from memory by the same stack."""
     pages: dict[str, tuple[dict[str, str], bytes]] = {}
     for scenario in plan:
-        if scenario.read:
+        if scenario.read and not scenario.member:
             status, headers, body = procs.fetch(app.base + scenario.path)
             if status != 200:
                 raise RuntimeError(f"GET {scenario.path} answered {status}")
@@ -317,7 +332,7 @@ def run_app(kind: str, options: Options, folder: Path, peer_site: peer.Peer | No
                 if scenario.name in pairs:
                     continue  # measured beside its large community's page
                 start = procs.settle(app.log)
-                if not scenario.read:
+                if scenario.tokens:
                     check_write(app.base, scenario, seeded.tokens[-1])
                     write = wrk.Write(scenario.method, scenario.body, tokens)
                     ((result, memory),) = alternate([(app, scenario.path)], options, folder, write)
@@ -421,7 +436,12 @@ def verdicts(outcome: Run) -> list[Verdict]:
             )
         )
     if outcome.peer is not None:
-        for name in ("proposal page", "thread page"):
+        for name in (
+            "proposal page",
+            "thread page",
+            "proposal page, member",
+            "thread page, member",
+        ):
             row = outcome.row(name)
             found.append(
                 Verdict(
@@ -468,7 +488,7 @@ def verdicts(outcome: Run) -> list[Verdict]:
 
 
 def _is_main(name: str) -> bool:
-    return not name.endswith(", small")
+    return not name.endswith((", small", ", member"))
 
 
 def report(outcome: Run, options: Options) -> bool:

@@ -113,7 +113,7 @@ class Load:
 
 @dataclass(frozen=True)
 class Write:
-    """A write scenario: each request signed with the next member's token."""
+    """Requests signed each with the next member's token: writes, and members' reads."""
 
     method: str
     body: str

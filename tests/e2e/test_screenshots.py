@@ -23,6 +23,9 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).parent / "screenshots"
 PHONE, DESKTOP = 375, 1280
 MEMBER = "member"
+#: Who looks: a visitor, a signed-in member, or a visitor whose browser asks for Japanese
+#: (kana and kanji wrap differently from English, and labels grow or shrink).
+Who = Literal["visitor", "member", "visitor-ja"]
 
 # (name, path, signed in as a member?, also in the dark theme?)
 PAGES: list[tuple[str, str, bool, bool]] = [
@@ -45,6 +48,15 @@ PAGES: list[tuple[str, str, bool, bool]] = [
     ("register", "/register", False, False),
     ("profile", "/profile", True, False),
     ("notifications", "/notifications", True, False),
+]
+JAPANESE = ["home", "proposal-list", "proposal-voting", "poll-results", "guidelines", "clause"]
+SHOTS_TO_TAKE: list[tuple[str, str, Who, bool]] = [
+    (name, path, "member" if signed_in else "visitor", dark)
+    for name, path, signed_in, dark in PAGES
+] + [
+    (f"{name}-ja", path, "visitor-ja", False)
+    for name, path, _signed_in, _dark in PAGES
+    if name in JAPANESE
 ]
 
 CUT_OFF = """() => {
@@ -77,26 +89,26 @@ CUT_OFF = """() => {
 
 
 @pytest.fixture(scope="module")
-def contexts(browser: Browser, demo_server: str) -> Iterator[dict[bool, BrowserContext]]:
+def contexts(browser: Browser, demo_server: str) -> Iterator[dict[Who, BrowserContext]]:
     made: list[BrowserContext] = []
 
-    def new() -> BrowserContext:
+    def new(locale: str = "en-GB") -> BrowserContext:
         context = browser.new_context(
-            base_url=demo_server, viewport={"width": DESKTOP, "height": 900}, locale="en-GB"
+            base_url=demo_server, viewport={"width": DESKTOP, "height": 900}, locale=locale
         )
         made.append(context)
         return context
 
-    visitor, member = new(), new()
+    visitor, member, japanese = new(), new(), new("ja-JP")
     sign_in(member.new_page(), USERS[MEMBER])
-    yield {False: visitor, True: member}
+    yield {"visitor": visitor, "member": member, "visitor-ja": japanese}
     for context in made:
         context.close()
 
 
 @pytest.fixture(scope="module")
-def tabs(contexts: dict[bool, BrowserContext]) -> dict[bool, Page]:
-    return {signed_in: context.new_page() for signed_in, context in contexts.items()}
+def tabs(contexts: dict[Who, BrowserContext]) -> dict[Who, Page]:
+    return {who: context.new_page() for who, context in contexts.items()}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -120,12 +132,12 @@ def shoot(page: Page, name: str, width: int, theme: Literal["light", "dark"]) ->
 
 
 @pytest.mark.parametrize(
-    ("name", "path", "signed_in", "dark"), [pytest.param(*p, id=p[0]) for p in PAGES]
+    ("name", "path", "who", "dark"), [pytest.param(*p, id=p[0]) for p in SHOTS_TO_TAKE]
 )
 def test_page_fits_phone_and_desktop(
-    tabs: dict[bool, Page], name: str, path: str, signed_in: bool, dark: bool
+    tabs: dict[Who, Page], name: str, path: str, who: Who, dark: bool
 ) -> None:
-    page = tabs[signed_in]
+    page = tabs[who]
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -138,8 +150,10 @@ def test_page_fits_phone_and_desktop(
         response = page.goto(path)
         assert response is not None, path
         assert response.status == 200, f"{path}: {response.status}"
-        if signed_in:
+        if who == "member":
             expect(page.locator(".nav-user")).to_be_visible()
+        if who == "visitor-ja":
+            expect(page.locator("html")).to_have_attribute("lang", "ja")
         problems = []
         for width in (PHONE, DESKTOP):
             problems += shoot(page, name, width, "light")

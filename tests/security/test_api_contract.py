@@ -135,6 +135,8 @@ STATE_CHECKED = {
     "anchor on an exhibited work; an Idempotency-Key is not reused for another comment",
     "PUT /api/v1/polls/{poll_id}/ballot": "an Idempotency-Key is not reused for another ballot",
     "GET /api/v1/communities/{slug}/guidelines": "as_of must not precede the first version",
+    "PUT /api/v1/communities/{slug}/guidelines/clauses/{number}/translations/{lang}": "the "
+    "clause must be in force, and the language not the one its text is written in",
     "POST /api/v1/communities/{slug}/works": "the creator must be a member, parents works of "
     "the community; an excerpt fits text works, a duration timed ones",
     "PATCH /api/v1/works/{work_id}": "as for creating a work",

@@ -103,6 +103,7 @@ DEFAULT_IDS = {
     "category_slug": "category",
     "category": "category",
     "number": "clause",
+    "lang": "translation",
     "from_version": "first_version",
     "token": "unsubscribe_token",
     "name": "provider",
@@ -143,6 +144,7 @@ WORK_FORM = {
 }
 PNG = {"file": ("preview.png", image_bytes(), "image/png")}
 REASON = {"reason": "For the record."}
+TRANSLATION = {"language": "ja", "title": "クレジット", "text": "元の作者を記します。"}
 
 RULES: list[Rule] = [
     Rule(
@@ -211,6 +213,7 @@ RULES: list[Rule] = [
             row("GET /api/v1/communities/{slug}/guidelines/versions"),
             row("GET /api/v1/communities/{slug}/guidelines/diff", query="from=1&to=1"),
             row("GET /api/v1/communities/{slug}/guidelines/clauses/{number}"),
+            row("GET /api/v1/communities/{slug}/guidelines/clauses/{number}/translations"),
         ],
     ),
     Rule(
@@ -571,6 +574,8 @@ RULES: list[Rule] = [
             row("POST /c/{slug}/polls/{poll_id}/objections/{ballot_id}/ruling", form=REASON),
             row("POST /c/{slug}/polls/{poll_id}/close"),
             row("POST /c/{slug}/guidelines/clauses/{number}/tags", form={"tags": "image"}),
+            row("POST /c/{slug}/guidelines/clauses/{number}/translations", form=TRANSLATION),
+            row("POST /c/{slug}/guidelines/clauses/{number}/translations/{lang}/delete"),
             row("GET /c/{slug}/guidelines/import"),
             row("GET /c/{slug}/ratification"),
             row("POST /c/{slug}/proposals/{proposal_id}/ratify", proposal_id="passed"),
@@ -631,6 +636,13 @@ RULES: list[Rule] = [
             row(
                 "PUT /api/v1/communities/{slug}/guidelines/clauses/{number}/tags",
                 json={"tags": ["image"]},
+            ),
+            row(
+                "PUT /api/v1/communities/{slug}/guidelines/clauses/{number}/translations/{lang}",
+                json={"title": "クレジット", "text": "元の作者を記します。"},
+            ),
+            row(
+                "DELETE /api/v1/communities/{slug}/guidelines/clauses/{number}/translations/{lang}"
             ),
             row("POST /api/v1/proposals/{proposal_id}/ratify", proposal_id="passed"),
             row("POST /api/v1/proposals/{proposal_id}/return", proposal_id="passed", json=REASON),

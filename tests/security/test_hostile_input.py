@@ -949,6 +949,19 @@ def test_guidelines(browse, db, stage):
         moderator.act(
             f"/c/hostile/guidelines/clauses/{numbers[j % len(numbers)]}/tags", {"tags": tag}
         )
+    # Translations of the clauses, shown in place of their text to readers of the language.
+    for j in range(len(strings)):
+        number = numbers[j % len(numbers)]
+        moderator.fill(
+            f"/c/hostile/guidelines/clauses/{number}/translations",
+            {"title": strings[j], "text": rotated(strings, j, 1, 2)},
+            {"language": "ja", "title": "Title", "text": "Text."},
+            error_ids={"title": "t-title", "text": "t-text"},
+        )
+        if j % 4 == 0:
+            anyone.get(f"/c/hostile/guidelines/clauses/{number}?lang=ja")
+    anyone.get("/c/hostile/guidelines?lang=ja")
+    check_download(anyone, "/c/hostile/guidelines.md?lang=ja")
     latest = guidelines_service.latest_number(db, stage.community)
     anyone.get("/c/hostile/guidelines")
     check_download(anyone, "/c/hostile/guidelines.md")
@@ -1104,8 +1117,8 @@ REFLECTED = [
     ("/c/hostile/proposals", ("q", "tag", "category", "state", "sort", "cursor")),
     ("/c/hostile/proposals/new", ("title", "summary", "norm_text", "kind", "target_clause")),
     ("/c/hostile/works", ("medium", "cursor")),
-    ("/c/hostile/guidelines", ("version", "as_of", "tag", "q")),
-    ("/c/hostile/guidelines.md", ("version", "as_of", "tag")),
+    ("/c/hostile/guidelines", ("version", "as_of", "tag", "q", "lang")),
+    ("/c/hostile/guidelines.md", ("version", "as_of", "tag", "lang")),
     ("/c/hostile/guidelines/diff", ("from", "to")),
     ("/c/hostile/moderation-log", ("action", "cursor")),
     ("/c/hostile/moderation/members", ("username",)),

@@ -253,6 +253,16 @@ def build(db: Session, settings: Settings) -> World:
         markdown="## Fan art\n- **Credit.** Credit the original artist.\n",
         now=long_ago,
     )
+    guidelines_service.save_translation(
+        db,
+        actor=moderator,
+        community=community,
+        clause=guidelines_service.get_clause(db, community, "1.1"),
+        language="ja",
+        title="クレジット",
+        text="元の作者をクレジットします。",
+        now=long_ago,
+    )
 
     def proposal(title: str, at: timedelta) -> Proposal:
         return proposals_service.create_proposal(
@@ -451,6 +461,7 @@ def build(db: Session, settings: Settings) -> World:
         "suspended": "suspended",
         "category": category.slug,
         "clause": "1.1",
+        "translation": "ja",
         "first_version": 1,
         "provider": "test",
         "draft": draft.id,

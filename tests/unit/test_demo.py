@@ -42,6 +42,11 @@ def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
     assert "licence" in made.text
     credited = {c.credit.value for c in guidelines_service.credits(db, made)}
     assert credited >= {"proposer", "objector", "ratifier"}
+    translated = guidelines_service.translations_for(db, [c.version for c in doc.clauses], "ja")
+    assert {
+        doc_clause.number for doc_clause in doc.clauses if doc_clause.clause.id in translated
+    } == set(demo.DEMO_TRANSLATIONS)
+    assert not any(view.out_of_date for view in translated.values())
 
     remix = db.scalar(select(Work).where(Work.title == "Rooftop remix (music video)"))
     assert remix is not None
@@ -53,3 +58,14 @@ def test_the_demo_has_proposals_in_several_states_and_works_with_lineage(db):
     assert lora is not None
     parents = {work.title for work, depth in works_service.ancestors(db, lora) if depth == 1}
     assert parents == {"Open image model v2", "Rooftop at dusk (fan illustration)"}
+
+
+def test_the_demo_records_languages_and_has_comments_in_japanese(db):
+    from app.discussion.models import Comment
+
+    demo.seed(db, now=utcnow())
+    assert set(db.scalars(select(Proposal.language))) == {"en"}
+    assert set(db.scalars(select(Work.language))) == {"en"}
+    japanese = list(db.scalars(select(Comment).where(Comment.language == "ja")))
+    assert len(japanese) == len([k for k, v in demo.DEMO_COMMENT_LANGUAGES.items() if v == "ja"])
+    assert all(c.parent_id is not None for c in japanese)

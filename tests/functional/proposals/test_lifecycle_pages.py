@@ -178,7 +178,7 @@ def test_inviting_an_unknown_user_or_a_non_member_is_a_field_error(client, db, c
     assert response.status_code == 422
     assert field_error(response.text, "f-coauthor") == "There is no user called 'nobody_here'."
     assert input_value(response.text, "username") == "nobody_here"
-    assert "<h1>" in response.text
+    assert '<h1 lang="en">' in response.text
 
     response = post_form(client, url, {"username": "outsider"})
     assert response.status_code == 422

@@ -15,7 +15,7 @@ from tests.functional.proposals.conftest import HTMX
 def titles(html: str) -> list[str]:
     """The proposal titles of the list, in their order."""
     section = html[html.index('id="results"') :]
-    return [unescape(t) for t in re.findall(r'<h2><a href="[^"]+">([^<]+)</a></h2>', section)]
+    return [unescape(t) for t in re.findall(r'<h2[^>]*><a href="[^"]+">([^<]+)</a></h2>', section)]
 
 
 def older_link(html: str) -> dict[str, list[str]]:

@@ -29,7 +29,7 @@ def test_a_published_proposal_shows_its_text_state_authors_and_timeline(client, 
 
     assert response.status_code == 200
     html = response.text
-    assert "<h1>Credit remixes</h1>" in html
+    assert '<h1 lang="en">Credit remixes</h1>' in html
     assert "Name your sources." in html
     assert "Works <strong>must</strong> credit:" in html
     assert "<li>the original song</li>" in html

@@ -144,7 +144,7 @@ def test_a_suspension_refuses_the_member_ends_their_sessions_and_tells_them(db, 
     sessions = select(func.count(UserSession.id)).where(UserSession.user_id == fan.id)
     assert db.scalar(sessions) == 0
     [note] = notifications(db, fan)
-    assert "until 2026-12-08 12:00 UTC" in note.text
+    assert "until Dec 8, 2026 12:00 UTC" in note.text
     with pytest.raises(community_permissions.Suspended) as caught:
         make_comment(db, world.proposal, fan, "Hi", now=later(1))
     assert caught.value.code == "suspended"

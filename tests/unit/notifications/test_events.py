@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from app import i18n
 from app.discussion import service as discussion_service
 from app.guidelines import service as guidelines_service
 from app.notifications import jobs
@@ -225,7 +226,7 @@ def test_a_poll_closing_within_a_day_reminds_those_who_have_not_voted_once(
     assert told_ids(db, Kind.poll_closing) == expected
     note = told(db, Kind.poll_closing)[town.fans[1].id][0]
     assert note.text == (
-        f"The poll on “{proposal.title}” closes at {poll.closes_at:%Y-%m-%d %H:%M} UTC, "
+        f"The poll on “{proposal.title}” closes at {i18n.date_time(poll.closes_at)}, "
         "and you have not voted."
     )
     assert note.actor_id is None

@@ -35,6 +35,9 @@ def test_the_export_holds_what_they_wrote(db, town: Town, life: Life):
     assert [t["name"] for t in data["access_tokens"]] == ["script"]
     assert [p["delivery"] for p in data["notification_preferences"]] == ["digest"]
     assert [c["credit"] for c in data["guideline_credits"]] == ["proposer"]
+    # The language each was written in (the writer's interface language, English, here).
+    for section in ("proposals", "comments", "works"):
+        assert {row["language"] for row in data[section]} == {"en"}, section
 
 
 def test_the_export_holds_their_ballots_in_anonymous_polls_too(db, life: Life):
