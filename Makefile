@@ -55,10 +55,15 @@ check-security: $(VENV)/.installed-dev
 	$(BIN)/pytest -p no:cacheprovider --db=sqlite -m check_security tests/security/test_crash.py
 	$(BIN)/pytest -p no:cacheprovider --db=postgresql -m check_security tests/security/test_crash.py
 
+# Babel skips folders whose names start with "_" unless told otherwise: templates/_macros has
+# strings too.
+I18N_IGNORED_DIRS := .* node_modules
+
 ## messages: extract the interface's strings (babel.cfg) and bring every catalog up to date
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -o app/locales/messages.pot --project "Norms Forum" \
-		--version 1 --copyright-holder "Norms Forum contributors" --sort-by-file --width 100 .
+		--version 1 --copyright-holder "Norms Forum contributors" --sort-by-file --width 100 \
+		--ignore-dirs "$(I18N_IGNORED_DIRS)" .
 	$(BIN)/pybabel update -i app/locales/messages.pot -d app/locales --width 100 --ignore-pot-creation-date --ignore-obsolete
 
 ## compile-messages: compile the catalogs to .mo (the app compiles a newer .po in memory otherwise)

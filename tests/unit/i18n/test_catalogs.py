@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from configparser import RawConfigParser
 
@@ -28,12 +29,19 @@ def method_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
     return methods, options
 
 
+def _searched(path: str) -> bool:
+    """The folders `make messages` searches: all but hidden ones and node_modules (Babel's
+    own default would skip `templates/_macros` too)."""
+    name = os.path.basename(path)
+    return not name.startswith(".") and name != "node_modules"
+
+
 def extracted() -> dict[str, str]:
     """Each message id of the code and templates, with where it was found."""
     methods, options = method_map()
     found: dict[str, str] = {}
     for filename, line, message, _comments, context in extract_from_dir(
-        PROJECT_ROOT, methods, options
+        PROJECT_ROOT, methods, options, directory_filter=_searched
     ):
         key = message[0] if isinstance(message, tuple) else message
         found.setdefault((context + "\x04" if context else "") + key, f"{filename}:{line}")
