@@ -14,6 +14,7 @@ page shows a visitor (sessions, notifications, rate limits...) do not move it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, event, select, update
@@ -30,6 +31,9 @@ from app.db import Base
 
 ROW = 1
 _KEY = "changes.pending"
+_COUNTED = "changes.counted"
+_generation = 0
+_generation_lock = threading.Lock()
 
 #: Tables about one account, or only for moderators and the worker: changing them changes
 #: nothing on a page a visitor is served.
@@ -101,6 +105,26 @@ def count(session: Session) -> None:
             .where(ChangeCounter.id == ROW)
             .values(value=ChangeCounter.value + 1)
         )
+        session.info[_COUNTED] = True
+        _changed_here()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_COUNTED, False):
+        _changed_here()
+
+
+def local_generation() -> int:
+    """A number that changes whenever this process counts or commits a change: a reader
+    that remembered the counter for a moment knows to read it again at once."""
+    return _generation
+
+
+def _changed_here() -> None:
+    global _generation
+    with _generation_lock:
+        _generation += 1
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -109,6 +133,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     # that still count, and counting too often costs a page render, never a stale page.
     if transaction.parent is None:
         session.info.pop(_KEY, None)
+        session.info.pop(_COUNTED, None)
 
 
 def _pending(session: Session) -> list[Any]:

@@ -301,6 +301,11 @@ def run_app(kind: str, options: Options, folder: Path, peer_site: peer.Peer | No
         print(f"Seeding took {seeded.seconds:.0f} s.", flush=True)
         tokens = folder / "tokens.txt"
         tokens.write_text("\n".join(seeded.tokens) + "\n")
+        # Members who read: as many as the connections, each signed in throughout, as a
+        # browser's session is. (Every request a new member would make each one a write: a
+        # token's first use of the day is recorded.)
+        readers = folder / "readers.txt"
+        readers.write_text("\n".join(seeded.tokens[: options.load.connections]) + "\n")
         plan = scenarios(seeded)
         command = [
             str(bin_dir / "normsforum"),
@@ -334,7 +339,9 @@ def run_app(kind: str, options: Options, folder: Path, peer_site: peer.Peer | No
                 start = procs.settle(app.log)
                 if scenario.tokens:
                     check_write(app.base, scenario, seeded.tokens[-1])
-                    write = wrk.Write(scenario.method, scenario.body, tokens)
+                    write = wrk.Write(
+                        scenario.method, scenario.body, readers if scenario.read else tokens
+                    )
                     ((result, memory),) = alternate([(app, scenario.path)], options, folder, write)
                     row = Measured.of(scenario.name, result, memory)
                     row.logged(app.log, start, procs.settle(app.log), scenario.path)

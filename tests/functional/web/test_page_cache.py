@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
 from app import changes
-from app.web.pagecache import Kept, PageCache
+from app.web.pagecache import RECHECK, Kept, PageCache
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import make_community, make_user
 from tests.functional.test_query_budgets import counting
@@ -169,9 +170,10 @@ def test_the_cache_keeps_to_its_byte_budget():
     assert cache.get(("en", "/p/4", ""), 2, 1.0) is None
 
 
-def test_a_kept_page_costs_one_statement(client, db, connection):
+def test_a_kept_page_costs_one_statement_at_most(client, db, connection):
     make_community(db, "miku")
     client.get("/c/miku/proposals")
+    cache_of(client).memo = None
 
     with counting(connection) as statements:
         response = client.get("/c/miku/proposals")
@@ -181,3 +183,31 @@ def test_a_kept_page_costs_one_statement(client, db, connection):
     queries = [s for s in statements if "SAVEPOINT" not in s]
     assert len(queries) == 1, statements
     assert "change_counter" in queries[0]
+
+
+def test_the_counter_is_remembered_briefly_unless_this_process_changes_something(
+    client, db, connection
+):
+    make_community(db, "miku")
+    client.get("/c/miku")
+    with counting(connection) as statements:
+        client.get("/c/miku")
+    assert statements == []
+
+    make_community(db, "rin")  # counted here: the next page asks again
+    with counting(connection) as statements:
+        client.get("/c/miku")
+    assert any("change_counter" in s for s in statements)
+
+
+def test_a_remembered_counter_is_read_again_after_its_time(client, db, connection):
+    make_community(db, "miku")
+    client.get("/c/miku")
+    cache = cache_of(client)
+    assert cache.memo is not None
+    cache.memo = replace(cache.memo, read_at=cache.memo.read_at - RECHECK)
+
+    with counting(connection) as statements:
+        client.get("/c/miku")
+
+    assert any("change_counter" in s for s in statements)
