@@ -55,6 +55,20 @@ def _csrf_field(context: Context) -> Markup:
     )
 
 
+def _language_options(chosen: str) -> Markup:
+    """The `<option>`s of a "Written in" select: a thread page has one per reply form."""
+    return _options_in(i18n.current(), chosen)
+
+
+@cache
+def _options_in(reader: str, chosen: str) -> Markup:
+    option = Markup('<option value="{}"{}>{}</option>')
+    return Markup("").join(
+        option.format(code, Markup(" selected") if code == chosen else "", name)
+        for code, name in i18n.content_language_choices()
+    )
+
+
 def _datetime(value: datetime | None) -> str:
     return i18n.date_time(value) if value else ""
 
@@ -95,6 +109,7 @@ def make_environment(templates: Path = TEMPLATES) -> Environment:
         idempotency_field=idempotency_field,
         # What content is written in: the choices of a form, and labels in the reader's words.
         content_language_choices=i18n.content_language_choices,
+        language_options=_language_options,
         language_name=i18n.language_name,
         reader_language=i18n.current,
     )
