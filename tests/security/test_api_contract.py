@@ -143,6 +143,8 @@ STATE_CHECKED = {
     "PATCH /api/v1/comments/{comment_id}": "only a top-level comment takes a stance",
     "POST /api/v1/me/deletion": "the password must be the member's",
     "POST /api/v1/communities/{slug}/categories": "the name must be new in the community",
+    "PATCH /api/v1/communities/{slug}/categories/{category}": "a new name must be new in the "
+    "community",
     "PUT /api/v1/works/{work_id}/preview": "an image file (as its bytes say), for image works only",
     "PUT /api/v1/communities/{slug}/poll-policy": "the constituency shares, with those left as "
     "they are, must add up to 100",
