@@ -385,11 +385,17 @@ def update_category(
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        return see_other(
+        # The list again, this category's row as it was typed, the problems beside it.
+        typed = {"name": name, "description": description, "archived": archived}
+        return _settings_page(
             request,
-            f"/c/{slug}/edit#categories",
-            message=f"{exc.message} {' '.join(exc.fields.values())}",
-            level="error",
+            db,
+            community,
+            values={f"category.{category.slug}.{key}": value for key, value in typed.items()},
+            errors=exc.fields,
+            form=f"category.{category.slug}",
+            message=exc.message,
+            status_code=422,
         )
     return see_other(
         request,

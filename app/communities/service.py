@@ -18,6 +18,7 @@ from app.communities.models import Category, Community, LogAction, Membership, R
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.i18n import N_
 from app.i18n import gettext as _
+from app.remembered import remembered
 from app.text import NUL_PROBLEM
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -309,13 +310,13 @@ def update_category(
 
 
 def membership_of(db: Session, community: Community, user: User | None) -> Membership | None:
+    """The user's membership, asked once per session however many parts of a page ask."""
     if user is None:
         return None
-    return db.scalar(
-        select(Membership).where(
-            Membership.community_id == community.id, Membership.user_id == user.id
-        )
+    query = select(Membership).where(
+        Membership.community_id == community.id, Membership.user_id == user.id
     )
+    return remembered(db, ("membership", community.id, user.id), lambda: db.scalar(query))
 
 
 def memberships_of_user(db: Session, user: User) -> list[Membership]:

@@ -344,6 +344,37 @@ def comment_page(
     return _comment_page(request, db, proposal, comment, user)
 
 
+@router.get("/c/{slug}/proposals/{proposal_id}/comments/{comment_id}/reply", name="reply_form")
+def reply_form(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    slug: str,
+    proposal_id: ProposalId,
+    comment_id: CommentId,
+) -> Response:
+    """The form of a comment's reply box, fetched by htmx when the box is opened: a thread
+    page carries no reply forms, so a member's page costs what a visitor's does. Without
+    htmx, the form at the foot of the comment's own page."""
+    proposal, comment = _load_comment(db, user, slug, proposal_id, comment_id)
+    service.ensure_can_reply(db, actor=user, proposal=proposal, parent=comment, now=utcnow())
+    if not is_htmx(request):
+        return see_other(
+            request, comment_url(proposal, comment, f"#comment-form-{comment.id}-page")
+        )
+    context = {
+        **viewer_context(db, proposal, user),
+        "values": {},
+        "errors": {},
+        "message": None,
+        "parent": comment,
+        "level": _int_param(request.query_params.get("level")),
+        "works": [],
+        "place": "",
+    }
+    return render(request, "discussion/fragments/form.html", context)
+
+
 @router.get("/c/{slug}/proposals/{proposal_id}/comments/{comment_id}/edit", name="edit_comment")
 def edit_form(
     request: Request,

@@ -124,15 +124,35 @@ def _count(db: Session, comment: Comment, delta: int) -> None:
     )
 
 
-def post_comment(
-    db: Session, *, actor: User | None, proposal: Proposal, draft: CommentDraft, now: datetime
-) -> Comment:
-    """A new comment, or a reply when `draft.parent` names one in the same thread."""
+def _ensure_can_post(db: Session, actor: User | None, proposal: Proposal, now: datetime) -> User:
     membership = communities_service.membership_of(db, proposal.community, actor)
     user = perms.ensure_can_comment(actor, proposal, membership)
     community_permissions.ensure_can_participate(
         db, actor=user, community=proposal.community, now=now
     )
+    return user
+
+
+def _ensure_shown(parent: Comment) -> None:
+    if not parent.is_visible:
+        raise Conflict(_("That comment is no longer shown; reply to the thread instead."))
+
+
+def ensure_can_reply(
+    db: Session, *, actor: User | None, proposal: Proposal, parent: Comment, now: datetime
+) -> User:
+    """Whether `actor` may reply to `parent` now: asked before the reply form is handed out,
+    by the same rules as posting the reply."""
+    user = _ensure_can_post(db, actor, proposal, now)
+    _ensure_shown(parent)
+    return user
+
+
+def post_comment(
+    db: Session, *, actor: User | None, proposal: Proposal, draft: CommentDraft, now: datetime
+) -> Comment:
+    """A new comment, or a reply when `draft.parent` names one in the same thread."""
+    user = _ensure_can_post(db, actor, proposal, now)
     problems: dict[str, str] = {}
     body = _check_body(draft.body, problems)
     parent: Comment | None = None
@@ -154,8 +174,8 @@ def post_comment(
     language = content_language(draft.language, problems)
     if problems:
         raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
-    if parent is not None and not parent.is_visible:
-        raise Conflict(_("That comment is no longer shown; reply to the thread instead."))
+    if parent is not None:
+        _ensure_shown(parent)
     ratelimit.check(
         db,
         bucket="comment",

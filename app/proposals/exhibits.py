@@ -18,6 +18,7 @@ from app.i18n import gettext as _
 from app.proposals import permissions as perms
 from app.proposals import service
 from app.proposals.models import Exhibit, ExhibitStance, Proposal, ProposalAuthor, ProposalState
+from app.remembered import remembered
 from app.text import NUL_PROBLEM
 from app.works.models import Work
 
@@ -122,14 +123,15 @@ def remove_exhibit(db: Session, *, actor: User | None, exhibit: Exhibit) -> None
 
 
 def exhibits(db: Session, proposal: Proposal) -> list[Exhibit]:
-    """The proposal's example works: acceptable first, then unacceptable, then borderline."""
-    return list(
-        db.scalars(
-            select(Exhibit)
-            .where(Exhibit.proposal_id == proposal.id)
-            .order_by(STANCE_ORDER, Exhibit.created_at, Exhibit.id)
-        )
+    """The proposal's example works: acceptable first, then unacceptable, then borderline.
+    Asked once per session (`remembered`): the page and its thread both list them."""
+    query = (
+        select(Exhibit)
+        .where(Exhibit.proposal_id == proposal.id)
+        .order_by(STANCE_ORDER, Exhibit.created_at, Exhibit.id)
     )
+    found = remembered(db, ("exhibits", proposal.id), lambda: tuple(db.scalars(query)))
+    return list(found)
 
 
 def removable_ids(

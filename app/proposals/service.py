@@ -51,6 +51,7 @@ from app.proposals.models import (
     ProposalTag,
     Revision,
 )
+from app.remembered import remembered
 from app.text import NUL_PROBLEM, content_language
 
 TITLE_MIN, TITLE_MAX = 3, 140
@@ -216,9 +217,10 @@ def record_event(
 
 
 def author_ids(db: Session, proposal: Proposal) -> set[int]:
-    return set(
-        db.scalars(select(ProposalAuthor.user_id).where(ProposalAuthor.proposal_id == proposal.id))
-    )
+    """Who may act as the proposal's authors, asked once per session (`remembered`)."""
+    query = select(ProposalAuthor.user_id).where(ProposalAuthor.proposal_id == proposal.id)
+    found = remembered(db, ("authors", proposal.id), lambda: frozenset(db.scalars(query)))
+    return set(found)
 
 
 def authors(db: Session, proposal: Proposal) -> list[ProposalAuthor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +17,8 @@ from starlette.routing import compile_path
 from app.errors import DomainError, NotAuthenticated, RateLimited
 from app.i18n import N_, gettext
 from app.web.auth import Auth
-from app.web.templating import render
+from app.web.responses import safe_next
+from app.web.templating import is_htmx, render
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ def error_page(
     return response
 
 
+def _sign_in(then: str) -> str:
+    return f"/login?next={quote(then)}"
+
+
 def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     # Whatever the service did before it refused must not be stored.
@@ -90,7 +95,13 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return json_error(exc.status, exc.code, exc.message, exc.fields, headers)
     if isinstance(exc, NotAuthenticated) and request.method == "GET":
-        return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+        if is_htmx(request):
+            # A part of a page (a reply box's form) asked for after the session ended: the
+            # whole page goes to sign in, and comes back after. (A refused POST keeps its
+            # page as it is, with what was typed.)
+            page = safe_next(urlsplit(request.headers.get("hx-current-url", "")).path)
+            return Response(status_code=401, headers={"HX-Redirect": _sign_in(page)})
+        return RedirectResponse(_sign_in(request.url.path), status_code=303)
     return error_page(request, exc.status, exc.message, headers)
 
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
+from app.remembered import for_one_request
 from app.web import caching
 from app.web.cookies import SAFE_METHODS
 
@@ -54,7 +55,7 @@ class DBSessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        session = self.session_factory()(scope["method"] not in SAFE_METHODS)
+        session = for_one_request(self.session_factory()(scope["method"] not in SAFE_METHODS))
         state = scope.setdefault("state", {})
         state["db"] = session
         finished = False

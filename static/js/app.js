@@ -148,3 +148,14 @@ document.addEventListener("htmx:afterSwap", (event) => {
 document.addEventListener("htmx:afterSettle", () => {
   focusReplaced = false; // a swap that left nothing to focus must not steer a later one
 });
+
+// A reply box's form arrives when the box is first opened: the cursor goes into its text.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const slot = event.detail.target;
+  if (slot instanceof HTMLElement && slot.classList.contains("reply-slot")) {
+    const text = slot.querySelector("textarea");
+    if (text) {
+      text.focus();
+    }
+  }
+});

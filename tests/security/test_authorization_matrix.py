@@ -478,6 +478,13 @@ RULES: list[Rule] = [
         ],
     ),
     Rule(
+        "A reply box's form: for those who may post the reply",
+        MEMBERS,
+        [
+            row("GET /c/{slug}/proposals/{proposal_id}/comments/{comment_id}/reply"),
+        ],
+    ),
+    Rule(
         "Member flags from a page: a refusal goes back to the page with the reason",
         expect(OK, other_moderator=REFUSED, admin=REFUSED, suspended=REFUSED),
         [

@@ -42,9 +42,13 @@ def test_the_comment_and_reply_forms_offer_the_readers_language(client, db, cast
     log_in(client, "fan_luka")
     html = client.get(page_url(cast)).text
     assert selected(html, "language-new") == "en"
+    reply_form = page_url(cast, f"/comments/{parent.id}/reply")
+    html = client.get(reply_form, headers={"HX-Request": "true"}).text
     assert selected(html, f"language-{parent.id}") == "en"
     html = client.get(page_url(cast), headers=JAPANESE).text
     assert selected(html, "language-new") == "ja"
+    html = client.get(reply_form, headers={**JAPANESE, "HX-Request": "true"}).text
+    assert selected(html, f"language-{parent.id}") == "ja"
 
 
 def test_a_comment_in_japanese_is_marked_for_readers_of_english(client, db, cast: Cast):

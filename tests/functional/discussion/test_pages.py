@@ -282,6 +282,66 @@ def test_a_reply(client, db, cast: Cast):
     assert f'data-parent="{root.id}"' in htmx.text
 
 
+def test_reply_boxes_fetch_their_form_when_opened(client, db, cast: Cast):
+    root = post(db, cast.proposal, cast.other_fan, "Root")
+    log_in(client, "fan_luka")
+    page = client.get(page_url(cast.proposal)).text
+    # The thread carries no reply form, only the box that asks for one, and a link to the
+    # comment page's form for browsers without htmx.
+    assert f'id="comment-form-{root.id}"' not in page
+    box = re.search(r'<details class="action-box reply-box"([^>]*)>(.*?)</details>', page, re.S)
+    assert box, "no reply box"
+    reply_url = comment_path(cast.proposal, root, "/reply?level=1")
+    assert f'hx-get="{reply_url}"' in box.group(1)
+    assert 'hx-trigger="toggle once"' in box.group(1)
+    (fallback,) = hrefs(box.group(2), "Write your reply")
+    assert fallback == comment_path(cast.proposal, root, f"#comment-form-{root.id}-page")
+
+    form = client.get(reply_url, headers=HTMX)
+    assert form.status_code == 200
+    assert "<html" not in form.text
+    assert f'id="comment-form-{root.id}"' in form.text
+    assert f'<input type="hidden" name="parent" value="{root.id}">' in form.text
+    assert f'hx-target="#replies-{root.id}"' in form.text
+    comments_url = page_url(cast.proposal, "/comments")
+    assert f'hx-post="{comments_url}?level=1"' in form.text
+    assert 'name="idempotency_key"' in form.text
+    assert form.headers["cache-control"].startswith("private")
+
+    # Without htmx the address leads to the form at the foot of the comment's page.
+    plain = client.get(reply_url)
+    assert plain.status_code == 303
+    assert plain.headers["location"] == fallback
+    assert f'id="comment-form-{root.id}-page"' in client.get(fallback).text
+
+
+def test_reply_forms_only_for_those_who_may_reply(client, db, cast: Cast):
+    root = post(db, cast.proposal, cast.other_fan, "Root")
+    gone = post(db, cast.proposal, cast.other_fan, "Regretted")
+    service.delete_comment(db, actor=cast.other_fan, comment=gone, now=NOW)
+    url = comment_path(cast.proposal, root, "/reply")
+
+    # A session that ended while the page was open: the page goes to sign in, then back.
+    signed_out = client.get(url, headers={**HTMX, "HX-Current-URL": "http://testserver/c/x"})
+    assert signed_out.status_code == 401
+    assert signed_out.headers["HX-Redirect"] == "/login?next=/c/x"
+    log_in(client, "outsider")
+    assert client.get(url, headers=HTMX).status_code == 403
+    log_in(client, "fan_luka")
+    deleted = client.get(comment_path(cast.proposal, gone, "/reply"), headers=HTMX)
+    assert deleted.status_code == 409
+    assert "no longer shown" in deleted.text
+    proposals_service.set_locked(
+        db, actor=cast.moderator, proposal=cast.proposal, locked=True, reason="Heated.", now=NOW
+    )
+    locked = client.get(url, headers=HTMX)
+    assert locked.status_code == 409
+    assert "A moderator locked this proposal" in locked.text
+    # Another proposal's comment is not found under this one.
+    other = client.get(page_url(cast.draft, f"/comments/{root.id}/reply"), headers=HTMX)
+    assert other.status_code == 404
+
+
 def anchored(client: TestClient, cast: Cast, **fields: str):
     return post_form(client, page_url(cast.proposal, "/comments"), {"body": "Anchored", **fields})
 
@@ -795,9 +855,11 @@ def test_the_comment_page_names_each_form_once(client, db, cast: Cast):
     log_in(client, "fan_luka")
     html = client.get(page_url(cast.proposal, f"/comments/{root.id}")).text
     ids = re.findall(r'\bid="([^"]+)"', html)
-    assert f"comment-form-{root.id}" in ids  # the reply box under the comment
     assert f"comment-form-{root.id}-page" in ids  # the form at the foot of the page
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # The reply box under the comment fetches a form of another name.
+    box = client.get(page_url(cast.proposal, f"/comments/{root.id}/reply"), headers=HTMX).text
+    assert set(re.findall(r'\bid="([^"]+)"', box)) & set(ids) == set()
 
 
 def test_an_htmx_error_replaces_the_form_that_posted(client, db, cast: Cast):
