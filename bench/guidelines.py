@@ -1041,6 +1041,8 @@ def run(kind: str) -> Run:
             argon2_parallelism=1,
             # No background sweep: nothing is due, and it would only add noise.
             sweep_interval_seconds=0,
+            # What a page costs to make is measured, not the copy kept for visitors.
+            page_cache_mb=0,
         )
         app = create_app(settings)
         engine: Engine = app.state.engine

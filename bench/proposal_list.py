@@ -79,6 +79,9 @@ CATEGORIES = ["depiction-and-age", "sexual-content", "commercial-use", "ai-works
 # page grows: a word in exactly one proposal, a word in one proposal of four, and so on.
 UNIQUE_WORD = "vocaloidmanifesto"
 QUARTER_WORD = "lorasheet"
+# The same few proposals at both sizes are written in Japanese, and withdrawn.
+IN_JAPANESE = {7, 42, 77}
+WITHDRAWN = {13, 31, 63}
 
 
 def seed(url: str, size: int) -> None:
@@ -120,7 +123,12 @@ def seed(url: str, size: int) -> None:
                     "author_id": user.id,
                     "category_id": categories[n % len(categories)].id,
                     "kind": ProposalKind.new,
-                    "state": ProposalState.deliberation if published else ProposalState.draft,
+                    "state": ProposalState.withdrawn
+                    if n in WITHDRAWN
+                    else ProposalState.deliberation
+                    if published
+                    else ProposalState.draft,
+                    "language": "ja" if n in IN_JAPANESE else "en",
                     "title": f"Proposal {n}: {' '.join(words[:4])}",
                     "summary": body,
                     "rationale": body,
@@ -249,6 +257,9 @@ PATHS = {
     "search, 1 in 4 match": f"/c/bench/proposals?q={QUARTER_WORD}",
     "search, every proposal": "/c/bench/proposals?q=proposal",
     "sort: closing soon": "/c/bench/proposals?sort=closing",
+    "language, few (3)": "/c/bench/proposals?language=ja",
+    "language, most": "/c/bench/proposals?language=en",
+    "state, few (3)": "/c/bench/proposals?state=withdrawn",
     "API list": "/api/v1/communities/bench/proposals?limit=20",
 }
 
@@ -261,7 +272,11 @@ def run(kind: str) -> dict[int, dict[str, Figures]]:
             migrate.upgrade(url)
             seed(url, size)
             settings = Settings(
-                environment="test", database_url=url, secret_key="bench-secret-" + "x" * 32
+                environment="test",
+                database_url=url,
+                secret_key="bench-secret-" + "x" * 32,
+                # What a page costs to make is measured, not the copy kept for visitors.
+                page_cache_mb=0,
             )
             app = create_app(settings)
             stack.callback(app.state.engine.dispose)

@@ -484,7 +484,11 @@ def run(kind: str) -> dict[str, dict[int, Figures]]:
             migrate.upgrade(url)
             generated = seed(url, size)
             settings = Settings(
-                environment="test", database_url=url, secret_key="bench-secret-" + "x" * 32
+                environment="test",
+                database_url=url,
+                secret_key="bench-secret-" + "x" * 32,
+                # What a page costs to make is measured, not the copy kept for visitors.
+                page_cache_mb=0,
             )
             app = create_app(settings)
             engine: Engine = app.state.engine

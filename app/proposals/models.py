@@ -66,6 +66,9 @@ class Proposal(Base):
         Index(None, "community_id", "listed_at"),
         Index(None, "community_id", "last_activity_at"),
         Index(None, "community_id", "deadline_at"),
+        # The list's state and language filters: a rare one starts from its few ids.
+        Index(None, "community_id", "state"),
+        Index(None, "community_id", "language"),
     )
 
     id: Mapped[intpk]

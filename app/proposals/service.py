@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     delete,
     exists,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -881,6 +883,17 @@ def _narrowings(db: Session, community: Community, filters: ProposalFilter) -> l
                 Proposal.category_id + 0 == category_id,
             )
         )
+    for column, value in ((Proposal.state, filters.state), (Proposal.language, filters.language)):
+        if value:
+            narrowings.append(
+                _Narrowing(
+                    select(Proposal.id).where(
+                        Proposal.community_id == community.id, column == value
+                    ),
+                    # `|| ''`: a string's "+ 0", so the sort index keeps the plan.
+                    type_coerce(column, String).concat("") == value,
+                )
+            )
     return narrowings
 
 
@@ -953,11 +966,6 @@ def list_proposals(
         query = query.where(or_(public, own))
     else:
         query = query.where(public)
-    if filters.state:
-        query = query.where(Proposal.state == ProposalState(filters.state))
-    if filters.language:
-        # A test of each row along the sort index, as the state: no index of its own.
-        query = query.where(Proposal.language == filters.language)
 
     after = paging.decode(cursor, size=2)
     at, after_id = _cursor_values(after) if after else (None, 0)

@@ -142,3 +142,12 @@ def edit(
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+@pytest.fixture(params=["selective", "walking"])
+def strategy(request, monkeypatch):
+    """Both ways a narrowing filter (a search, a tag, a state...) runs: from its few matches,
+    or as a test of each row along the sorted list."""
+    if request.param == "walking":
+        monkeypatch.setattr(service, "SELECTIVE_MATCHES", 0)
+    return request.param

@@ -98,7 +98,7 @@ def test_only_the_communitys_proposals_are_listed(db, world, now, cast):
     assert elsewhere.id not in ids(listed(db, world, None))
 
 
-def test_filter_by_state(db, world, cast):
+def test_filter_by_state(db, world, cast, strategy):
     assert ids(listed(db, world, state="deliberation")) == {cast["art"].id, cast["ai"].id}
     assert ids(listed(db, world, state="withdrawn")) == {cast["gone"].id}
     assert ids(listed(db, world, state="draft")) == set()
@@ -106,13 +106,13 @@ def test_filter_by_state(db, world, cast):
     assert ids(listed(db, world, state="voting")) == set()
 
 
-def test_filter_by_category(db, world, cast):
+def test_filter_by_category(db, world, cast, strategy):
     assert ids(listed(db, world, category="ai-models")) == {cast["ai"].id}
     assert ids(listed(db, world, category="fan-art")) == {cast["art"].id, cast["gone"].id}
     assert ids(listed(db, world, category="no-such-category")) == set()
 
 
-def test_filter_by_tag(db, world, cast):
+def test_filter_by_tag(db, world, cast, strategy):
     assert ids(listed(db, world, tag="ai")) == {cast["ai"].id, cast["gone"].id}
     assert ids(listed(db, world, tag="credit")) == {cast["art"].id, cast["gone"].id}
     # Only drafts carry this one.
@@ -123,9 +123,17 @@ def test_filter_by_tag(db, world, cast):
     }
 
 
-def test_filters_combine(db, world, cast):
+def test_filters_combine(db, world, cast, strategy):
     assert ids(listed(db, world, tag="credit", state="deliberation")) == {cast["art"].id}
     assert ids(listed(db, world, tag="ai", category="fan-art")) == {cast["gone"].id}
+
+
+def test_filter_by_language(db, world, cast, strategy):
+    japanese = make_proposal(db, world, publish=True, title="日本語の提案", language="ja")
+    assert ids(listed(db, world, language="ja")) == {japanese.id}
+    assert ids(listed(db, world, language="en")) == {cast["art"].id, cast["ai"].id, cast["gone"].id}
+    assert ids(listed(db, world, language="ja", state="withdrawn")) == set()
+    assert ids(listed(db, world, language="ko")) == set()
 
 
 def test_check_filter_accepts_known_values():

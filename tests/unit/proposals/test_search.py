@@ -31,14 +31,6 @@ def search(
     return {p.id for p in page.items}
 
 
-@pytest.fixture(params=["selective", "walking"])
-def strategy(request, monkeypatch):
-    """Both ways a SQLite search runs: from the matches, or along the sorted list."""
-    if request.param == "walking":
-        monkeypatch.setattr(service, "SELECTIVE_MATCHES", 0)
-    return request.param
-
-
 @pytest.fixture
 def corpus(db, world, now, strategy):
     sexualised = make_proposal(
