@@ -62,6 +62,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test about one database's behaviour belongs to that database's pass alone.
+    kind = config.getoption("--db")
+    elsewhere = [
+        item
+        for item in items
+        if (marker := item.get_closest_marker("database")) and marker.args[0] != kind
+    ]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
     # The slow safety proofs run in `make check-security`, which sets this variable.
     if required("NORMSFORUM_CHECK_SECURITY"):
         return

@@ -28,13 +28,13 @@ from app.polls.models import Ballot
 from tests.support.live import serve
 from tests.support.polls import seed_poll
 
+# SQLite's single writer lock; PostgreSQL locks rows.
+pytestmark = pytest.mark.database("sqlite")
 WRITERS = 32
 
 
 @pytest.fixture
-def sqlite_url(db_kind: str, make_database_url) -> str:
-    if db_kind != "sqlite":
-        pytest.skip("SQLite's single writer lock; PostgreSQL locks rows")
+def sqlite_url(make_database_url) -> str:
     url: str = make_database_url("writers")
     migrate.upgrade(url)
     return url
