@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -274,7 +274,8 @@ def content_language(code: str | None) -> str | None:
     return next((tag for tag in CONTENT_LANGUAGES if tag.lower() == wanted), None)
 
 
-@cache
+# Bounded: a code may come from a request (a translation's address) and is looked up as is.
+@lru_cache(maxsize=512)
 def _language_name(code: str, reader: str) -> str:
     try:
         name = Locale.parse(code, sep="-").get_display_name(Locale.parse(reader))

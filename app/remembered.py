@@ -9,8 +9,8 @@ Only a request's session remembers (`for_one_request`): it lives as long as the 
 it does not miss what other sessions commit meanwhile for longer than that. A session
 that outlives a request (a worker's, a test's) asks every time. Even then, an answer is only
 remembered while the session has written nothing since: any flush, any ORM insert, update or
-delete statement, commit or rollback forgets them all; and while changes wait to be flushed
-nothing is remembered, since the query would flush them first.
+delete statement, row lock, commit or rollback forgets them all; and while changes wait to
+be flushed nothing is remembered, since the query would flush them first.
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ def forget(session: Session, *_: object) -> None:
 
 
 def _on_execute(state: ORMExecuteState) -> None:
-    if not state.is_select:
+    # A row lock (`SELECT ... FOR UPDATE`, `refresh(with_for_update=True)`) waits for other
+    # transactions and then reads what they left: what was answered before it may be stale,
+    # and a check made after the lock must ask again.
+    locking = getattr(state.statement, "_for_update_arg", None) is not None
+    if not state.is_select or locking:
         forget(state.session)
 
 

@@ -286,13 +286,15 @@ def _clause_page(
     membership = communities_service.membership_of(db, community, user)
     history = service.history(db, clause)
     current = history[0]
-    problems = dict(errors or {})
+    # A `?lang=` that names no language is shown beside the picker, not in the moderators'
+    # translation form; as on the guidelines page, the page still reads, with a 422.
+    lang_error = ""
     try:
         language = service.wanted_language(
             request.query_params.get("lang"), request_language(request, user)
         )
     except ValidationFailed as exc:
-        problems.update(exc.fields)
+        lang_error = " ".join(exc.fields.values())
         language = request_language(request, user)
     translations = service.translations_of(db, clause)
     shown = service.translations_for(db, [current], language) if current.in_force else {}
@@ -326,10 +328,11 @@ def _clause_page(
             "language_name": i18n.language_name,
             "language_choices": choices,
             "translation_values": form,
-            "translation_errors": problems,
+            "translation_errors": errors or {},
             "translation_message": message,
+            "lang_error": lang_error,
         },
-        status_code=422 if problems else 200,
+        status_code=422 if errors or lang_error else 200,
     )
 
 

@@ -7,18 +7,42 @@ body when nothing changed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request
 from starlette.responses import Response
 
+from app.web.csrf import token_for
+
 #: Shared caches may keep public representations, but must ask again before reusing them.
 REVALIDATE = "public, no-cache"
 
 
-def etag_of(body: bytes) -> str:
+def etag_of(body: bytes, token: str = "") -> str:
+    """The body's validator. A page holding the visitor's CSRF token is one visitor's copy:
+    it is hashed around the token, then with it, so each visitor's copy has its own ETag (a
+    browser given a new token must not revalidate a copy holding the old one), and a page
+    kept for visitors (`app.web.pagecache`) gives each theirs without hashing the page."""
+    marker = token.encode()
+    if marker and marker in body:
+        return visitor_etag(parts_digest(body.split(marker)), marker)
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def parts_digest(parts: Sequence[bytes]) -> bytes:
+    """A digest of a page cut where a CSRF token stood."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def visitor_etag(digest: bytes, token: bytes) -> str:
+    """The ETag of the page `digest` names, joined with this visitor's `token`."""
+    return '"' + hashlib.sha256(digest + token).hexdigest()[:32] + '"'
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -39,7 +63,7 @@ def conditional(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """`body` with validators, or 304 when the client's copy is current."""
-    etag = etag_of(body)
+    etag = etag_of(body, token_for(request) if hasattr(request.state, "csrf_secret") else "")
     validators = {"ETag": etag, "Cache-Control": cache_control, **(headers or {})}
     if last_modified is not None:
         validators["Last-Modified"] = format_datetime(last_modified, usegmt=True)

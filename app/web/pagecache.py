@@ -9,8 +9,11 @@ relative times and deadlines stay true. The counter is one indexed query, asked 
 every `RECHECK` seconds: a change made through this process is seen at once, one made
 through another within that time.
 
-What may differ between visitors is kept out of the page: the CSRF token its forms carry is
-replaced by a placeholder when kept and by the visitor's own token when served. Anything
+What may differ between visitors is kept out of the page: the page is kept cut where the
+CSRF token its forms carry was, and served joined with the visitor's own token; its `ETag`
+then names the visitor's copy (a browser whose CSRF cookie was renewed must not revalidate
+a copy holding the old token). Pages are kept per scheme and host too, since feeds and JSON
+hold absolute links built from them. Anything
 else that may be personal means no keeping: any cookie but the CSRF and language ones (a
 session, a pending flash message, a sign-in under way), an access token, an htmx request, a
 response that sets a cookie or says `no-store`, streams, and anything but a 200. Each
@@ -33,13 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import changes, i18n
 from app.config import Settings
 from app.web import caching
-from app.web.conditional import etag_matches
+from app.web.conditional import etag_matches, parts_digest, visitor_etag
 from app.web.cookies import csrf_cookie_name, language_cookie_name
 from app.web.csrf import token_from
 
-#: Stands in for a visitor's CSRF token in a kept page: as long as a real token (so the
-#: page's length is the same for everyone), and made of characters no token has.
-PLACEHOLDER = b"~" * 64
 #: Kinds of answer worth keeping; anything else (streams, images, exports) is passed on.
 KEPT_TYPES = (b"text/html", b"application/json", b"application/atom+xml", b"text/markdown")
 #: How long the counter, once read, is taken as current without asking the database again
@@ -52,7 +52,8 @@ LARGEST = 1024 * 1024
 #: Headers a 304 repeats from the page it stands for.
 VALIDATORS = (b"etag", b"cache-control", b"last-modified", b"vary")
 
-Key = tuple[str, str, str]
+#: (language, scheme, host, path, query)
+Key = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,30 @@ class Kept:
     counter: int
     kept_at: float
     headers: list[tuple[bytes, bytes]]
-    body: bytes
+    #: The page cut where the CSRF token of the visitor it was rendered for stood.
+    parts: tuple[bytes, ...]
     etag: bytes | None
+    #: `conditional.parts_digest(parts)`, when the page has an ETag and a token.
+    digest: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def body(self, token: bytes) -> bytes:
+        return token.join(self.parts)
+
+    def etag_for(self, token: bytes) -> bytes | None:
+        """The validator of the visitor's own copy, as the route would give it them
+        (`conditional.etag_of`); the kept one if the page holds no token."""
+        if self.digest is None:
+            return self.etag
+        return visitor_etag(self.digest, token).encode()
 
 
 class PageCache:
-    """Kept pages by (language, path, query), least recently used dropped first."""
+    """Kept pages by (language, scheme, host, path, query), least recently used dropped
+    first."""
 
     def __init__(self, max_bytes: int, max_age: float) -> None:
         self.max_bytes = max_bytes
@@ -97,10 +116,10 @@ class PageCache:
     def put(self, key: Key, kept: Kept) -> None:
         self.discard(key)
         self.pages[key] = kept
-        self.size += len(kept.body)
+        self.size += kept.size
         while self.size > self.max_bytes and self.pages:
             _, dropped = self.pages.popitem(last=False)
-            self.size -= len(dropped.body)
+            self.size -= dropped.size
 
     def clear(self) -> None:
         self.pages.clear()
@@ -110,7 +129,7 @@ class PageCache:
     def discard(self, key: Key) -> None:
         old = self.pages.pop(key, None)
         if old is not None:
-            self.size -= len(old.body)
+            self.size -= old.size
 
 
 class VisitorPageCacheMiddleware:
@@ -154,7 +173,9 @@ class VisitorPageCacheMiddleware:
         if counter is None:
             await self.app(scope, receive, send)
             return
-        key = (i18n.current(), scope["path"], scope["query_string"].decode("latin-1"))
+        host = Headers(scope=scope).get("host", "")
+        query = scope["query_string"].decode("latin-1")
+        key = (i18n.current(), scope["scheme"], host, scope["path"], query)
         token = token_from(self.settings, state["csrf_secret"]).encode()
         kept = self.cache.get(key, counter, time.monotonic())
         if kept is not None:
@@ -181,15 +202,17 @@ class VisitorPageCacheMiddleware:
         return value
 
     async def _serve(self, kept: Kept, token: bytes, request: Headers, send: Send) -> None:
-        if kept.etag is not None and etag_matches(
-            request.get("if-none-match"), kept.etag.decode("latin-1")
-        ):
-            headers = [(k, v) for k, v in kept.headers if k in VALIDATORS]
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
+        etag = kept.etag_for(token)
+        headers = kept.headers
+        if etag != kept.etag:
+            headers = [(k, etag if k == b"etag" and etag else v) for k, v in headers]
+        if etag is not None and etag_matches(request.get("if-none-match"), etag.decode("latin-1")):
+            validators = [(k, v) for k, v in headers if k in VALIDATORS]
+            await send({"type": "http.response.start", "status": 304, "headers": validators})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": 200, "headers": kept.headers})
-        await send({"type": "http.response.body", "body": kept.body.replace(PLACEHOLDER, token)})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": kept.body(token)})
 
     async def _render_and_keep(
         self, scope: Scope, receive: Receive, send: Send, key: Key, counter: int, token: bytes
@@ -224,8 +247,9 @@ class VisitorPageCacheMiddleware:
         self, key: Key, counter: int, headers: list[tuple[bytes, bytes]], body: bytes, token: bytes
     ) -> None:
         etag = next((v for k, v in headers if k == b"etag"), None)
-        page = body.replace(token, PLACEHOLDER)
-        self.cache.put(key, Kept(counter, time.monotonic(), headers, page, etag))
+        parts = tuple(body.split(token))
+        digest = parts_digest(parts) if etag is not None and len(parts) > 1 else None
+        self.cache.put(key, Kept(counter, time.monotonic(), headers, parts, etag, digest))
 
 
 def _keepable(start: Message) -> bool:

@@ -57,7 +57,8 @@ def _csrf_field(context: Context) -> Markup:
 
 def _language_options(chosen: str) -> Markup:
     """The `<option>`s of a "Written in" select: a thread page has one per reply form."""
-    return _options_in(i18n.current(), chosen)
+    # Only a known code is remembered as chosen: a refused form may send back anything.
+    return _options_in(i18n.current(), chosen if chosen in i18n.CONTENT_LANGUAGES else "")
 
 
 @cache

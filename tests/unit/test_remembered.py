@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from app.communities import service as communities_service
-from app.communities.models import Membership, Role
+from app.communities.models import Community, Membership, Role
 from app.remembered import for_one_request, remembered
 from tests.factories import add_member, make_community, make_user
 
@@ -97,3 +97,21 @@ def test_statements_and_rollbacks_forget(db):
     assert communities_service.membership_of(db, community, fan) is not None
     savepoint.rollback()
     assert communities_service.membership_of(db, community, fan) is None
+
+
+def test_a_row_lock_forgets(db):
+    # A check made after waiting for a lock must see what the other transaction left.
+    for_one_request(db)
+    community = make_community(db, "miku")
+    fan = make_user(db, "fan_luka")
+    membership = add_member(db, community, fan)
+    db.flush()
+    assert communities_service.membership_of(db, community, fan) is membership
+    db.execute(select(Community.id).where(Community.id == community.id).with_for_update())
+    with counted(db) as statements:
+        communities_service.membership_of(db, community, fan)
+    assert len(statements) == 1
+    db.refresh(community, with_for_update=True)
+    with counted(db) as statements:
+        communities_service.membership_of(db, community, fan)
+    assert len(statements) == 1

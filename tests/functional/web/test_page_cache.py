@@ -8,7 +8,7 @@ from dataclasses import replace
 from fastapi.testclient import TestClient
 
 from app import changes
-from app.web.pagecache import RECHECK, Kept, PageCache
+from app.web.pagecache import RECHECK, Key, Kept, PageCache
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import make_community, make_user
 from tests.functional.test_query_budgets import counting
@@ -135,9 +135,7 @@ def test_a_kept_page_expires_after_its_time(client, db):
     kept = cache.pages[key]
     hits = cache.hits
 
-    cache.pages[key] = kept.__class__(
-        kept.counter, kept.kept_at - cache.max_age - 1, kept.headers, kept.body, kept.etag
-    )
+    cache.pages[key] = replace(kept, kept_at=kept.kept_at - cache.max_age - 1)
     client.get("/c/miku")
 
     assert cache.hits == hits
@@ -161,13 +159,59 @@ def test_kept_json_answers_if_none_match_with_304(client, db):
 def test_the_cache_keeps_to_its_byte_budget():
     cache = PageCache(max_bytes=100, max_age=30)
 
+    def key(n: int) -> Key:
+        return ("en", "http", "testserver", f"/p/{n}", "")
+
     for n in range(5):
-        cache.put(("en", f"/p/{n}", ""), Kept(1, 0.0, [], b"x" * 40, None))
+        cache.put(key(n), Kept(1, 0.0, [], (b"x" * 20, b"x" * 20), None))
 
     assert cache.size <= 100
-    assert list(cache.pages) == [("en", "/p/3", ""), ("en", "/p/4", "")]
-    assert cache.get(("en", "/p/4", ""), 1, 1.0) is not None
-    assert cache.get(("en", "/p/4", ""), 2, 1.0) is None
+    assert list(cache.pages) == [key(3), key(4)]
+    assert cache.get(key(4), 1, 1.0) is not None
+    assert cache.get(key(4), 2, 1.0) is None
+
+
+def test_pages_are_kept_apart_per_host(client, db):
+    # Feeds and JSON hold absolute links built from the request's host: a page rendered for
+    # a forged Host header must never be served to anyone else.
+    make_community(db, "miku")
+    url = "/c/miku/guidelines.atom"
+    forged = client.get(url, headers={"Host": "evil.example"})
+    assert "evil.example" in forged.text
+    for _ in range(2):
+        assert "evil.example" not in visitor(client).get(url).text
+
+
+def test_content_that_looks_like_a_placeholder_is_served_as_written(client, db):
+    tildes = "~" * 64
+    make_community(db, "miku", description=f"A line of tildes: `{tildes}` ends here.")
+    first = client.get("/c/miku")
+    again = visitor(client).get("/c/miku")
+    for page in (first, again):
+        assert f"<code>{tildes}</code>" in page.text
+        token = meta_token(page.text)
+        assert page.text.count(token) == page.text.count(f'value="{token}"') + 1
+
+
+def test_a_kept_page_with_forms_has_a_validator_per_visitor(client, db):
+    # A browser whose CSRF cookie was renewed (restarted, cookies cleared) must get the page
+    # with its new token, not a 304 for the copy holding the old one.
+    make_community(db, "miku")
+    rendered = client.get("/c/miku/guidelines")
+    hits = cache_of(client).hits
+    kept = client.get("/c/miku/guidelines")
+    # Kept or rendered, a visitor's copy has the same validator.
+    assert cache_of(client).hits == hits + 1
+    assert kept.headers["etag"] == rendered.headers["etag"]
+    other = visitor(client)
+    theirs = other.get("/c/miku/guidelines")
+    assert theirs.headers["etag"] != kept.headers["etag"]
+
+    stale = other.get("/c/miku/guidelines", headers={"If-None-Match": kept.headers["etag"]})
+    assert stale.status_code == 200
+    assert meta_token(stale.text) == meta_token(theirs.text)
+    fresh = other.get("/c/miku/guidelines", headers={"If-None-Match": theirs.headers["etag"]})
+    assert fresh.status_code == 304
 
 
 def test_a_kept_page_costs_one_statement_at_most(client, db, connection):
