@@ -137,6 +137,13 @@ def current() -> str:
     return choice.language if choice is not None else DEFAULT
 
 
+def chosen() -> str | None:
+    """The language the page being answered speaks; None outside a request (a worker, the
+    command line), where only a saved or the site's default language applies."""
+    choice = _current.get()
+    return choice.language if choice is not None else None
+
+
 @contextmanager
 def speaking(*languages: str | None) -> Iterator[str]:
     """Translate into the first of `languages` the interface speaks (else the default) inside

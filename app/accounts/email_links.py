@@ -123,7 +123,7 @@ def send_verification(
         settings=settings,
     )
     changing = address != user.email
-    with i18n.speaking(user.locale, settings.default_language):
+    with i18n.speaking(user.locale, i18n.chosen(), settings.default_language):
         names = {"site": SITE_NAME, "username": user.username, "address": address}
         reason = (
             _(
@@ -275,7 +275,7 @@ def request_email_change(
         .execution_options(synchronize_session=False)
     )
     send_verification(db, user=actor, now=now, settings=settings, email=address)
-    with i18n.speaking(actor.locale, settings.default_language):
+    with i18n.speaking(actor.locale, i18n.chosen(), settings.default_language):
         subject = _("Your %(site)s address is about to change", site=SITE_NAME)
         body = _body(
             actor,
@@ -343,7 +343,7 @@ def _mail_reset_link(db: Session, *, user: User, now: datetime, settings: Settin
         now=now,
         settings=settings,
     )
-    with i18n.speaking(user.locale, settings.default_language):
+    with i18n.speaking(user.locale, i18n.chosen(), settings.default_language):
         names = {"site": SITE_NAME, "username": user.username}
         if user.has_password:
             subject = _("Reset your %(site)s password", site=SITE_NAME)

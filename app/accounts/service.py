@@ -54,11 +54,11 @@ def get_user(db: Session, username: str) -> User:
 
 
 def _display_name_problem(
-    display_name: str, *, empty: str = "Enter the name others will see."
+    display_name: str, *, empty: str = N_("Enter the name others will see.")
 ) -> str | None:
     display_name = display_name.strip()
     if not display_name:
-        return empty
+        return _(empty)
     if len(display_name) > 64:
         return _("Use at most 64 characters.")
     if CONTROL_CHARACTERS_RE.search(display_name):
@@ -102,7 +102,7 @@ def _taken(
     if "username" not in problems and db.scalar(select(User.id).where(User.username == username)):
         taken["username"] = _(USERNAME_TAKEN)
     if "email" not in problems and db.scalar(select(User.id).where(User.email == email)):
-        taken["email"] = "An account with this email address exists already."
+        taken["email"] = _("An account with this email address exists already.")
     return taken
 
 
@@ -325,7 +325,7 @@ def change_password(
 
 
 def update_profile(db: Session, *, actor: User, display_name: str) -> User:
-    problem = _display_name_problem(display_name, empty="Enter a name.")
+    problem = _display_name_problem(display_name, empty=N_("Enter a name."))
     if problem:
         raise ValidationFailed(
             _("Please correct the marked fields."), fields={"display_name": problem}
@@ -340,7 +340,9 @@ def set_language(db: Session, *, actor: User, language: str | None) -> User:
     if language is not None and i18n.supported(language) != language:
         raise ValidationFailed(
             _("Choose one of the languages offered."),
-            fields={"language": "one of: " + ", ".join(i18n.LANGUAGES)},
+            fields={
+                "language": _("Choose one of: %(choices)s.", choices=", ".join(i18n.LANGUAGES))
+            },
         )
     actor.locale = language
     db.flush()

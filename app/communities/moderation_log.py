@@ -75,7 +75,11 @@ def parse_action(raw: str) -> LogAction | None:
     if raw not in LogAction.__members__:
         raise ValidationFailed(
             _("The filter is not valid."),
-            fields={"action": "Choose one of: " + ", ".join(a.value for a in LogAction) + "."},
+            fields={
+                "action": _(
+                    "Choose one of: %(choices)s.", choices=", ".join(a.value for a in LogAction)
+                )
+            },
         )
     return LogAction(raw)
 

@@ -666,7 +666,8 @@ def set_tags(
     unknown = [t for t in chosen if t not in TAGS]
     if unknown:
         raise ValidationFailed(
-            gettext("Unknown tags."), fields={"tags": "Choose from: " + ", ".join(TAGS) + "."}
+            gettext("Unknown tags."),
+            fields={"tags": gettext("Choose one of: %(choices)s.", choices=", ".join(TAGS))},
         )
     # One save at a time per clause (the clause's row is held until the transaction ends):
     # two saves at once would both delete nothing and both insert the same tags.

@@ -104,6 +104,28 @@ def test_account_mail_speaks_the_members_language(db: Session, cast: Cast, datab
     assert "48時間" in mail.body
 
 
+def test_account_mail_without_a_saved_language_speaks_the_pages(
+    db: Session, cast: Cast, database_url: str
+):
+    # Someone who signed up through the Japanese pages gets the mail in Japanese, though
+    # the site's default is English; outside a request (a worker), the site's default.
+    settings = make_settings(database_url)
+    cast.fan.locale = None
+    now = utcnow() + timedelta(days=1)
+    with i18n.speaking("ja"):
+        email_links.send_verification(db, user=cast.fan, now=now, settings=settings)
+    email_links.send_verification(
+        db, user=cast.fan, now=now + timedelta(hours=1), settings=settings
+    )
+    subjects = db.scalars(
+        select(OutboxMail.subject).where(OutboxMail.kind == "verify_email").order_by(OutboxMail.id)
+    ).all()
+    assert subjects[-2:] == [
+        "Norms Forumのメールアドレスを確認してください",
+        "Confirm your email address for Norms Forum",
+    ]
+
+
 def test_an_api_error_message_is_translated_but_not_its_code(client, cast: Cast, bearer):
     headers = bearer(cast.fan)
     url = "/api/v1/notifications/read"

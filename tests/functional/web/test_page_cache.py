@@ -8,7 +8,7 @@ from dataclasses import replace
 from fastapi.testclient import TestClient
 
 from app import changes
-from app.web.pagecache import RECHECK, Key, Kept, PageCache
+from app.web.pagecache import RECHECK, Kept, Key, PageCache
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import make_community, make_user
 from tests.functional.test_query_budgets import counting
