@@ -34,19 +34,26 @@ def public_reason(reason: str, *, hint: str = N_("Say why, for the public record
     return text
 
 
-def content_language(
-    raw: str | None, problems: dict[str, str], *, recorded: str | None = None
-) -> str:
-    """The language something is written in: the known code `raw` names, in its canonical
-    spelling; none given, the one `recorded` before, else the writer's interface language.
-    An unknown code is a problem of the `language` field."""
+def content_language(raw: str | None, problems: dict[str, str]) -> str:
+    """The language new content is written in: the known code `raw` names, in its canonical
+    spelling; none given, the writer's interface language. An unknown code is a problem of
+    the `language` field."""
+    return _named_language(raw, problems) or i18n.current()
+
+
+def edited_language(raw: str | None, problems: dict[str, str], recorded: str | None) -> str | None:
+    """The language of edited content: the one `raw` names, else the one recorded, even none
+    (content written before languages were recorded): an edit never guesses one."""
+    return _named_language(raw, problems) or recorded
+
+
+def _named_language(raw: str | None, problems: dict[str, str]) -> str | None:
     if raw is None or not raw.strip():
-        return recorded or i18n.current()
+        return None
     language = i18n.content_language(raw)
     if language is None:
         problems["language"] = i18n.gettext(
             "Choose one of the languages offered (codes: %(codes)s).",
             codes=", ".join(i18n.CONTENT_LANGUAGES),
         )
-        return recorded or i18n.current()
     return language

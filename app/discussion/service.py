@@ -32,7 +32,7 @@ from app.notifications import tell
 from app.proposals import exhibits as exhibits_service
 from app.proposals import service as proposals_service
 from app.proposals.models import Proposal
-from app.text import NUL_PROBLEM, content_language, public_reason
+from app.text import NUL_PROBLEM, content_language, edited_language, public_reason
 
 BODY_MAX = 10_000
 #: Comments a member may post per window, across all threads.
@@ -257,12 +257,7 @@ def edit_comment(
             new_alignment = Alignment(alignment)
         else:
             problems["alignment"] = _("Choose supports, opposes, neutral or question.")
-    # None given: the recorded language stays; a text rewritten now is in the writer's.
-    new_language = (
-        content_language(language, problems, recorded=comment.language)
-        if language is not None or body is not None
-        else comment.language
-    )
+    new_language = edited_language(language, problems, comment.language)
     if problems:
         raise ValidationFailed(_("Please correct the marked fields."), fields=problems)
     comment.language = new_language

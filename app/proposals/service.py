@@ -54,7 +54,7 @@ from app.proposals.models import (
     Revision,
 )
 from app.remembered import remembered
-from app.text import NUL_PROBLEM, content_language
+from app.text import NUL_PROBLEM, content_language, edited_language
 
 TITLE_MIN, TITLE_MAX = 3, 140
 SUMMARY_MAX = 500
@@ -372,7 +372,7 @@ def edit_proposal(
         problems["message"] = gettext("Use at most %(max)s characters.", max=MESSAGE_MAX)
     elif "\x00" in message:
         problems["message"] = gettext(NUL_PROBLEM)
-    language = content_language(values.language, problems, recorded=proposal.language)
+    language = edited_language(values.language, problems, proposal.language)
     if problems:
         raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)
     if base_revision != proposal.revision_number:

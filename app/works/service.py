@@ -22,7 +22,7 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.i18n import N_, gettext
 from app.notifications import tell
-from app.text import NUL_PROBLEM, content_language, public_reason
+from app.text import NUL_PROBLEM, content_language, edited_language, public_reason
 from app.works import images
 from app.works import permissions as perms
 from app.works.models import Medium, Work, WorkImage, WorkParent
@@ -89,7 +89,7 @@ class Checked:
     excerpt: str | None
     duration_seconds: float | None
     parent_ids: list[int]
-    language: str
+    language: str | None
 
 
 @dataclass
@@ -201,8 +201,10 @@ def _check(db: Session, community: Community, values: WorkDraft, work: Work | No
             problems[name] = gettext(NUL_PROBLEM)
     creator_user_id = _creator(db, community, values.creator_username.strip(), problems)
     parent_ids = _parents(db, community, values.parents, work, problems)
-    language = content_language(
-        values.language, problems, recorded=work.language if work is not None else None
+    language = (
+        edited_language(values.language, problems, work.language)
+        if work is not None
+        else content_language(values.language, problems)
     )
     if problems:
         raise ValidationFailed(gettext("Please correct the marked fields."), fields=problems)

@@ -44,6 +44,27 @@ def test_the_form_offers_the_readers_language_first_and_chosen(client, cast):
     assert "zh-Hans" in options
 
 
+def test_editing_a_proposal_without_a_language_offers_not_recorded(client, db, cast):
+    log_in(client, "fan_luka")
+    response = post_form(client, "/c/miku/proposals/new", FORM)
+    proposal = db.query(Proposal).one()
+    proposal.language = None  # written before languages were recorded
+    db.flush()
+    edit_url = response.headers["location"] + "/edit"
+    html = client.get(edit_url, headers=JAPANESE).text
+    assert selected(html) == ""
+    assert '<option value="" selected>記録なし</option>' in html
+    values = {**FORM, "norm_text": "Every shared work credits all its sources.", "language": ""}
+    saved = post_form(client, edit_url, {**values, "base_revision": "1"}, headers=JAPANESE)
+    assert saved.status_code == 303, saved.text
+    db.refresh(proposal)
+    assert (proposal.language, proposal.revision_number) == (None, 2)
+    # Once recorded, the form offers no way back to "not recorded".
+    proposal.language = "en"
+    db.flush()
+    assert 'value="" selected' not in client.get(edit_url).text.split('name="language"')[1]
+
+
 def test_a_proposal_saved_in_japanese_says_so_to_other_readers(client, db, cast):
     log_in(client, "fan_luka")
     response = post_form(client, "/c/miku/proposals/new", {**FORM, "language": "ja"})

@@ -56,12 +56,15 @@ def test_an_edit_changes_the_language_or_keeps_it(db: Session, world: World) -> 
     assert comment.language == "de"
 
 
-def test_a_comment_without_a_recorded_language_gets_one_when_rewritten(
+def test_a_comment_without_a_recorded_language_gets_one_only_when_named(
     db: Session, world: World
 ) -> None:
     comment = post(db, world.proposal, world.fan, "Hello.", alignment="supports")
     comment.language = None  # written before languages were recorded
     service.edit_comment(db, actor=world.fan, comment=comment, alignment="opposes", now=later(1))
-    assert comment.language is None
     service.edit_comment(db, actor=world.fan, comment=comment, body="Changed.", now=later(2))
+    assert comment.language is None
+    service.edit_comment(
+        db, actor=world.fan, comment=comment, body="Changed.", language="en", now=later(3)
+    )
     assert comment.language == "en"

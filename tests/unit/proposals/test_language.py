@@ -58,11 +58,15 @@ def test_an_edit_without_one_keeps_the_recorded_language(db, world, now):
     assert (proposal.language, proposal.revision_number) == ("ko", 2)
 
 
-def test_an_edit_of_a_proposal_without_one_records_the_writers(db, world, now):
+def test_an_edit_never_guesses_the_language_of_a_proposal_without_one(db, world, now):
+    # A co-author reading in Japanese edits a proposal written before languages were
+    # recorded: the writer's interface says nothing about the proposal's words.
     proposal = make_proposal(db, world)
-    proposal.language = None  # written before languages were recorded
+    proposal.language = None
     speaking("ja", lambda: edit(db, proposal, world.author, now=now, norm_text="Changed."))
-    assert proposal.language == "ja"
+    assert (proposal.language, proposal.revision_number) == (None, 2)
+    edit(db, proposal, world.author, now=now, language="en", norm_text="Changed again.")
+    assert proposal.language == "en"
 
 
 def test_an_edit_with_an_unknown_language_changes_nothing(db, world, now):
