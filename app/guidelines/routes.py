@@ -123,15 +123,26 @@ def _read(
     return Reading(_search(doc, q, translated), raw, errors, language, translated)
 
 
+def _authoritative(doc: Document, community: Community) -> list[str]:
+    """The languages the shown clauses are written in (authoritative in), the community's
+    first: a clause keeps the language it was ratified in, whatever the community's is now."""
+    written = {item.version.language for item in doc.clauses} or {community.language}
+    return sorted(written, key=lambda tag: (tag != community.language, tag))
+
+
 def _language_links(
-    request: Request, db: SessionDep, community: Community, values: dict[str, str]
+    request: Request,
+    db: SessionDep,
+    community: Community,
+    values: dict[str, str],
+    authoritative: list[str],
 ) -> list[tuple[str, str]]:
-    """(language, link) for the picker: the authoritative language, then those translated
-    into; the other filters kept."""
+    """(language, link) for the picker: the authoritative languages, then those translated
+    into; the filters kept, the search dropped (its words are in one language)."""
     kept = {k: v for k, v in values.items() if v and k not in {"lang", "q"}}
     base = path_for(request, "guidelines", slug=community.slug)
-    languages = [community.language] + [
-        tag for tag in service.translation_languages(db, community) if tag != community.language
+    languages = authoritative + [
+        tag for tag in service.translation_languages(db, community) if tag not in authoritative
     ]
     return [(tag, f"{base}?{urlencode({**kept, 'lang': tag})}") for tag in languages]
 
@@ -141,6 +152,7 @@ def guidelines_page(request: Request, db: SessionDep, user: OptionalUser, slug: 
     community = communities_service.get_community(db, slug)
     reading = _read(request, db, community, default_language=request_language(request, user))
     doc, values, errors = reading.doc, reading.values, reading.errors
+    authoritative = _authoritative(doc, community)
     membership = communities_service.membership_of(db, community, user)
     can_moderate = community_permissions.is_moderator(user, membership)
     response = render(
@@ -153,7 +165,8 @@ def guidelines_page(request: Request, db: SessionDep, user: OptionalUser, slug: 
             "errors": errors,
             "lang": reading.language,
             "translated": reading.translated,
-            "language_links": _language_links(request, db, community, values),
+            "language_links": _language_links(request, db, community, values, authoritative),
+            "authoritative": authoritative,
             "language_name": i18n.language_name,
             "tags": service.TAGS,
             "changes": service.versions(db, community, limit=5),

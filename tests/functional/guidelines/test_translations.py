@@ -4,6 +4,7 @@ and endpoints, and validators that follow the translations."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 from sqlalchemy.orm import Session
@@ -187,6 +188,21 @@ def test_the_api_gives_translations_and_takes_them_from_moderators(
     error(client.delete(url, headers=bearer(forum.fan)), 403)
     assert client.delete(url, headers=moderator).status_code == 204
     error(client.delete(url, headers=moderator), 404)
+
+
+def picker(html: str) -> list[tuple[str, bool]]:
+    """(language, marked authoritative) in the guidelines page's language picker."""
+    found = re.findall(r'hreflang="([^"]+)"[^>]*>[^<]*</a>( <span class="muted small">)?', html)
+    return [(tag, bool(mark)) for tag, mark in found]
+
+
+def test_the_picker_marks_the_language_the_clauses_are_written_in(client, db, forum, rules):
+    translate(db, forum, "1.1", JA_TITLE, JA_TEXT)
+    assert picker(client.get("/c/miku/guidelines").text) == [("en", True), ("ja", False)]
+    # The community now writes in Japanese, but its clauses were ratified in English.
+    forum.community.language = "ja"
+    db.flush()
+    assert picker(client.get("/c/miku/guidelines").text) == [("en", True), ("ja", False)]
 
 
 def test_moderators_set_the_guidelines_language(client, db, forum, bearer):
