@@ -106,6 +106,9 @@ def count(session: Session) -> None:
             .values(value=ChangeCounter.value + 1)
         )
         session.info[_COUNTED] = True
+        # Twice on purpose: here, so a reader in this process asks the database from now
+        # on; and after the commit, since a reader that asked between the two saw the old
+        # value (the new one not yet committed) and must not keep it.
         _changed_here()
 
 
