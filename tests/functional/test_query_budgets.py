@@ -7,12 +7,10 @@ guideline clauses, notifications and moderators' actions must count the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -31,6 +29,7 @@ from app.works import service as works_service
 from app.works.models import Work
 from tests.conftest import log_in
 from tests.factories import add_member, make_community, make_user
+from tests.support.statements import counting
 
 RULES = "## Rules\n- **One.** The first rule.\n- **Two.** The second rule.\n"
 
@@ -57,20 +56,6 @@ PAGES = [
     "/api/v1/polls/{poll}",
     "/api/v1/notifications",
 ]
-
-
-@contextmanager
-def counting(connection: Connection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
 
 
 class Forum:

@@ -11,7 +11,7 @@ from app import changes
 from app.web.pagecache import RECHECK, Kept, Key, PageCache
 from tests.conftest import csrf_token, log_in, post_form
 from tests.factories import make_community, make_user
-from tests.functional.test_query_budgets import counting
+from tests.support.statements import counting
 
 
 def cache_of(client: TestClient) -> PageCache:

@@ -3,12 +3,10 @@ replies, the filter by work, live updates, and a page costing the same queries a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from app import paging
@@ -19,6 +17,7 @@ from app.discussion.models import Comment
 from app.discussion.schemas import CommentOut
 from app.errors import ValidationFailed
 from app.proposals.models import Proposal
+from tests.support.statements import counting
 from tests.unit.discussion.conftest import NOW, World, make_proposal, post
 
 
@@ -226,24 +225,9 @@ def bulk_thread(
     return total
 
 
-@contextmanager
-def counting(db: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    connection = db.connection()
-    event.listen(connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", count)
-
-
 def first_page(db: Session, proposal: Proposal, viewer: User) -> tuple[list[str], list[CommentOut]]:
     db.refresh(proposal)  # loaded already, as in a request
-    with counting(db) as statements:
+    with counting(db.connection()) as statements:
         page = thread.thread_page(db, proposal)
         shown = discussion_api.Viewer(db, viewer, proposal)
         out = [discussion_api.comment_out(shown, node) for node in page.items]
