@@ -357,10 +357,10 @@ def list_translations(
 ) -> Response:
     community = communities_service.get_community(db, slug)
     clause = service.get_clause(db, community, number)
-    versions = service.history(db, clause)
+    newest = service.newest_version(db, clause)
     body = TranslationList(
         number=clause.number,
-        language=versions[0].language if versions else community.language,
+        language=newest.language if newest is not None else community.language,
         items=[translation_out(view) for view in service.translations_of(db, clause)],
     )
     return _json(request, body)

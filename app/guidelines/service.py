@@ -517,11 +517,8 @@ def translation_languages(db: Session, community: Community) -> list[str]:
 
 def translations_of(db: Session, clause: Clause) -> list[TranslationView]:
     """Every translation of a clause, by language, newest version first."""
-    current = db.scalar(
-        select(ClauseVersion.id).where(
-            ClauseVersion.clause_id == clause.id, ClauseVersion.to_version.is_(None)
-        )
-    )
+    newest = newest_version(db, clause)
+    current = newest.id if newest is not None else None
     order = {tag: n for n, tag in enumerate(CONTENT_LANGUAGES)}
     rows = db.execute(
         select(Translation, ClauseVersion.version)
@@ -537,7 +534,7 @@ def translations_of(db: Session, clause: Clause) -> list[TranslationView]:
     )
 
 
-def _newest_version(db: Session, clause: Clause) -> ClauseVersion | None:
+def newest_version(db: Session, clause: Clause) -> ClauseVersion | None:
     """The clause's newest version (a repeal included), the one nothing superseded yet."""
     return db.scalar(
         select(ClauseVersion).where(
@@ -548,7 +545,7 @@ def _newest_version(db: Session, clause: Clause) -> ClauseVersion | None:
 
 def _current_text(db: Session, clause: Clause) -> ClauseVersion:
     """The clause's version in force, which translations are made from."""
-    current = _newest_version(db, clause)
+    current = newest_version(db, clause)
     if current is None or current.change == Change.repealed:
         raise Conflict(
             gettext(
@@ -1148,7 +1145,7 @@ def _add_version(
 def _target(db: Session, proposal: Proposal, poll: Poll) -> tuple[Clause, ClauseVersion]:
     """The clause an amend or repeal proposal changes, unchanged since its poll opened."""
     clause = get_clause(db, proposal.community, proposal.target_clause or "")
-    current = _newest_version(db, clause)
+    current = newest_version(db, clause)
     if current is None or current.change == Change.repealed:
         raise Conflict(
             gettext(

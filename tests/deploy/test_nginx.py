@@ -93,6 +93,7 @@ def deployment_values(ports: Ports, tls: Path) -> list[tuple[str, str]]:
         ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{ports.apps[0]} "),
         ("server 127.0.0.1:8001 ", f"server 127.0.0.1:{ports.apps[1]} "),
         ("listen 80;", f"listen 127.0.0.1:{ports.http};"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{ports.http} default_server;"),
         ("listen 443 ", f"listen 127.0.0.1:{ports.https} "),
         ("server_name norms.example.org;", f"server_name {DOMAIN};"),
         ("/etc/letsencrypt/live/norms.example.org/fullchain.pem", str(tls / "cert.pem")),
@@ -543,6 +544,22 @@ def test_plain_http_is_redirected_to_https(site):
     assert response.status_code == 301
     # To the standard https port (443): what the sample does in production.
     assert response.headers["location"] == f"https://{DOMAIN}/c/{SLUG}?sort=new"
+
+
+def test_other_names_get_no_answer(site):
+    # Pages and feeds hold absolute links built from the Host header: only the site's name
+    # is served, on either port.
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(
+            f"http://127.0.0.1:{site.ports.http}/", headers={"Host": "evil.example"}, timeout=10
+        )
+    with site.client() as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"/c/{SLUG}/guidelines.atom", headers={"Host": "evil.example"})
+    with (
+        socket.create_connection(("127.0.0.1", site.ports.https), timeout=5) as raw,
+        pytest.raises(ssl.SSLError),
+    ):
+        site.tls().wrap_socket(raw, server_hostname="evil.example")
 
 
 def test_forms_post_through_the_proxy_and_another_origin_is_refused(site):
