@@ -63,6 +63,14 @@ class Scenario:
         """Whether each request carries a member's token."""
         return self.member or not self.read
 
+    def signed(self, tokens: Path, readers: Path) -> wrk.Write | None:
+        """How wrk signs this scenario's requests: writes each with the next of all members'
+        `tokens`, members' reads with the next of the `readers` (as many as connections, each
+        signed in throughout, as a browser's session is); visitors' reads not at all."""
+        if not self.tokens:
+            return None
+        return wrk.Write(self.method, self.body, readers if self.read else tokens)
+
 
 def scenarios(seeded: seed.Seeded) -> list[Scenario]:
     big, small = seed.BIG_SLUG, seed.SMALL_SLUG
@@ -337,11 +345,9 @@ def run_app(kind: str, options: Options, folder: Path, peer_site: peer.Peer | No
                 if scenario.name in pairs:
                     continue  # measured beside its large community's page
                 start = procs.settle(app.log)
-                if scenario.tokens:
+                write = scenario.signed(tokens, readers)
+                if write is not None:
                     check_write(app.base, scenario, seeded.tokens[-1])
-                    write = wrk.Write(
-                        scenario.method, scenario.body, readers if scenario.read else tokens
-                    )
                     ((result, memory),) = alternate([(app, scenario.path)], options, folder, write)
                     row = Measured.of(scenario.name, result, memory)
                     row.logged(app.log, start, procs.settle(app.log), scenario.path)
