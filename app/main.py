@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
-from app import events, jobs, worker
+from app import collector, events, jobs, worker
 from app.accounts import api as accounts_api
 from app.accounts import passwords
 from app.accounts import routes as accounts_routes
@@ -129,8 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs the background jobs the settings ask for while the app serves: the poll sweep,
-    and in development the worker."""
+    and in development the worker. On Python 3.11 it also moves garbage collection to safe
+    points (`app.collector`)."""
     settings: Settings = app.state.settings
+    collector.start()
     stop = asyncio.Event()
     tasks = []
     if settings.sweep_interval_seconds > 0:
