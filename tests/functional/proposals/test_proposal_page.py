@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from app import i18n
 from app.db import utcnow
@@ -60,6 +61,18 @@ def test_the_page_shows_when_voting_may_open(client, db, cast, draft):
         f"Voting may open from <strong>{when}</strong>"
         in client.get(f"/c/miku/proposals/{proposal.id}").text
     )
+
+
+def test_once_the_period_is_over_the_page_says_voting_may_open_now(client, db, cast, draft):
+    proposal = draft(publish=True)
+    proposal.voting_may_open_at = utcnow() - timedelta(days=2)
+    db.flush()
+    when = i18n.date_time(proposal.voting_may_open_at)
+
+    html = client.get(f"/c/miku/proposals/{proposal.id}").text
+
+    assert f"minimum deliberation period ended <strong>{when}</strong>: voting may open now" in html
+    assert "Voting may open from" not in html
 
 
 def test_scripts_in_norm_text_or_rationale_are_never_rendered_as_tags(client, cast, draft):
